@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--labels", default=env("EI_LABELS", ""), help="comma-separated label names by class id [EI_LABELS]")
     p.add_argument("--device", default=env("EI_DEVICE", "CPU"), help="CPU, GPU or AUTO [EI_DEVICE]")
     p.add_argument("--requests", type=int, default=int(env("EI_REQUESTS", "0")), help="infer requests; 0 = what the device suggests [EI_REQUESTS]")
+    p.add_argument("--decode-threads", type=int, default=int(env("EI_DECODE_THREADS", "0")), help="JPEG decoding threads; 0 = one per core [EI_DECODE_THREADS]")
     p.add_argument("--threshold", type=float, default=float(env("EI_THRESHOLD", "-1")), help="minimum score; default: the model's own [EI_THRESHOLD]")
     p.add_argument("--max-age", type=float, default=float(env("EI_MAX_AGE", "1.0")), help="drop frames older than this many seconds when popped [EI_MAX_AGE]")
     p.add_argument("--metrics-port", type=int, default=int(env("EI_METRICS_PORT", "8000")), help="Prometheus port; 0 = any free port, -1 = off [EI_METRICS_PORT]")
@@ -39,8 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--queue and --model are required (or EI_QUEUE and EI_MODEL)")
     if args.threshold != -1 and not 0 < args.threshold < 1:
         p.error("--threshold must be between 0 and 1")
-    if args.max_age <= 0 or args.metrics_window <= 0 or args.result_maxlen < 1 or args.requests < 0:
-        p.error("--max-age, --metrics-window, --result-maxlen must be positive and --requests not negative")
+    if args.max_age <= 0 or args.metrics_window <= 0 or args.result_maxlen < 1 or args.requests < 0 or args.decode_threads < 0:
+        p.error("--max-age, --metrics-window, --result-maxlen must be positive; --requests, --decode-threads not negative")
     return args
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from prometheus_client import start_http_server
 
     from inference_worker.engine import Engine
-    from inference_worker.model_store import ModelError, load_model
+    from inference_worker.model_store import ModelError, load_model, openvino_error
     from inference_worker.worker import Worker, WorkerConfig, default_worker_id
 
     core = ov.Core()
@@ -75,12 +76,15 @@ def main(argv: list[str] | None = None) -> int:
             queue=args.queue, model_name=loaded.name, device=args.device,
             worker_id=args.worker_id or default_worker_id(), max_age=args.max_age, result_maxlen=args.result_maxlen,
         )
-        worker = Worker(config, engine_factory, redis_client(args.redis), stop, window=args.metrics_window)
+        worker = Worker(
+            config, engine_factory, redis_client(args.redis), stop,
+            window=args.metrics_window, decode_threads=args.decode_threads,
+        )
     except ModelError as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # e.g. a device OpenVINO does not have
-        print(f"worker: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"worker: cannot compile the model for device {args.device}: {openvino_error(exc)}", file=sys.stderr)
         return 2
     if args.metrics_port >= 0:
         server, _ = start_http_server(args.metrics_port, addr="0.0.0.0", registry=worker.metrics.registry)

@@ -20,6 +20,7 @@ import simplejpeg
 from openvino.preprocess import ColorFormat, PrePostProcessor, ResizeAlgorithm
 
 from inference_worker import decoders
+from inference_worker.decoders.common import input_layout, input_size
 from inference_worker.model_store import LoadedModel, ModelError
 
 log = logging.getLogger("ei.engine")
@@ -36,25 +37,15 @@ class Prepared:
     scale_y: float = 1.0
 
 
-def _model_layout(shape: Sequence[int]) -> tuple[str, int, int]:
-    """Guess NCHW or NHWC from a 4-D image input; return the layout and the model's height and width."""
-    if len(shape) != 4:
-        raise ModelError(f"expected a 4-D image input, got shape {list(shape)}")
-    if shape[1] == 3:
-        return "NCHW", shape[2], shape[3]
-    if shape[3] == 3:
-        return "NHWC", shape[1], shape[2]
-    raise ModelError(f"cannot find the 3 colour channels in input shape {list(shape)}")
-
-
 def _with_preprocessing(model: ov.Model, spec: decoders.InputSpec) -> tuple[ov.Model, int, int]:
     """Accept BGR uint8 NHWC images of any size; resize, reorder and normalise inside the model."""
     if len(model.inputs) != 1:
         raise ModelError(f"expected one image input, the model has {len(model.inputs)}")
-    partial = model.input(0).get_partial_shape()
-    if partial.is_dynamic:
-        raise ModelError(f"model input shape {partial} is not static; convert it with a fixed input size")
-    layout, height, width = _model_layout(list(partial.to_shape()))
+    try:
+        layout = input_layout(model)
+        height, width = input_size(model)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
     ppp = PrePostProcessor(model)
     port = ppp.input()
     port.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
@@ -135,7 +126,7 @@ class Engine:
 
     def submit(self, prepared: Prepared, userdata: object) -> None:
         """Start an inference; blocks while every request is busy, which is the worker's back-pressure."""
-        self.queue.start_async({0: prepared.tensor}, (prepared, userdata, time.perf_counter()))
+        self.queue.start_async({0: prepared.tensor}, (prepared, userdata, time.perf_counter()), share_inputs=True)
 
     def wait_all(self) -> None:
         self.queue.wait_all()

@@ -6,11 +6,13 @@ first use and kept in a cache folder keyed by the source file's checksum and the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -81,12 +83,36 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def openvino_error(exc: Exception) -> str:
+    """OpenVINO's message without the C++ source locations that lead each of its lines."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    useful = [line for line in lines if line and not line.startswith("Exception from src/")]
+    return " ".join(useful)[:400] or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Frontends print parser noise straight to fd 2; keep it out of the log unless reading fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _read(core: ov.Core, path: Path) -> ov.Model:
     try:
-        return core.read_model(str(path))
+        with _native_stderr_captured():
+            return core.read_model(str(path))
     except Exception as exc:  # OpenVINO raises RuntimeError subclasses with long C++ traces
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"OpenVINO cannot read model {path.name}: {first_line}") from None
+        raise ModelError(
+            f"OpenVINO cannot read model {path.name}: the file is corrupt or not a model in this format "
+            f"({openvino_error(exc)})"
+        ) from None
 
 
 def _with_static_batch(model: ov.Model, shape: tuple[int, ...] | None) -> ov.Model:

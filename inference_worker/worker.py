@@ -14,6 +14,8 @@ import queue as queue_mod
 import socket
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -58,8 +60,15 @@ class RejectLog:
             log.warning("rejected frame (%s, %d so far): %s", kind, n, detail)
 
 
+def _second(pair):
+    return pair[1] if pair else None
+
+
 class Worker:
-    def __init__(self, config: WorkerConfig, engine_factory, client: redis.Redis, stop: StopFlag, window: float = 5.0):
+    def __init__(
+        self, config: WorkerConfig, engine_factory, client: redis.Redis, stop: StopFlag, *,
+        window: float = 5.0, decode_threads: int = 0,
+    ):
         self.config = config
         self.redis = client
         self.stop = stop
@@ -71,6 +80,9 @@ class Worker:
         self._publisher = threading.Thread(target=self._publish_loop, name="publisher", daemon=True)
         self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         self._publishing_done = threading.Event()
+        self._decode_threads = decode_threads or os.cpu_count() or 1
+        self._decoders = ThreadPoolExecutor(max_workers=self._decode_threads, thread_name_prefix="decode")
+        self._decoding: deque[tuple[protocol.Frame, Future]] = deque()
 
     # -- pop loop -------------------------------------------------------------------------------
 
@@ -86,30 +98,49 @@ class Worker:
             self.engine.family, self.engine.requests, self.engine.threshold,
         )
         while not self.stop.is_set():
-            popped = with_redis_retry(lambda: self.redis.blpop([key], timeout=1), backoff, self.stop)
-            if popped:
-                self.handle(popped[1])
+            # While decodes are pending, do not block on Redis: submit them as soon as they are ready.
+            pop = (lambda: self.redis.lpop(key)) if self._decoding else (lambda: _second(self.redis.blpop([key], timeout=1)))
+            raw = with_redis_retry(pop, backoff, self.stop)
+            if raw:
+                self.handle(raw)
+            elif self._decoding:
+                self._submit_oldest()
+        while self._decoding:
+            self._submit_oldest()
         self.shutdown()
 
     def handle(self, raw: bytes) -> None:
-        """Reject, drop or submit one frame; never raises on bad input."""
+        """Reject or drop a frame, or start decoding it; never raises on bad input.
+
+        JPEG decoding runs on a thread pool (it releases the GIL), in order, at most one pending
+        decode per thread, so decoding spreads over all cores while this loop keeps popping.
+        """
         try:
             frame = protocol.decode_frame(raw)
         except protocol.FrameError as exc:
             self._reject(None, exc.kind, exc.detail)
             return
-        age = time.time() - frame.ts
-        if age > self.config.max_age:
+        if time.time() - frame.ts > self.config.max_age:
             self.metrics.dropped(frame.stream)
             return
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(frame.data)
-            if (width, height) != (frame.width, frame.height):
-                raise protocol.FrameError("size-mismatch", f"header says {frame.width}x{frame.height}, JPEG is {width}x{height}")
-            prepared = self.engine.prepare(frame.data, width, height)
-        except protocol.FrameError as exc:
-            self._reject(frame.stream, exc.kind, exc.detail)
+        except ValueError as exc:
+            self._reject(frame.stream, "corrupt-jpeg", f"stream {frame.stream} seq {frame.seq}: {exc}")
             return
+        if (width, height) != (frame.width, frame.height):
+            detail = f"header says {frame.width}x{frame.height}, JPEG is {width}x{height}"
+            self._reject(frame.stream, "size-mismatch", detail)
+            return
+        self._decoding.append((frame, self._decoders.submit(self.engine.prepare, frame.data, width, height)))
+        while len(self._decoding) > self._decode_threads or (self._decoding and self._decoding[0][1].done()):
+            self._submit_oldest()
+
+    def _submit_oldest(self) -> None:
+        """Hand the oldest decoded frame to OpenVINO; blocks while every infer request is busy."""
+        frame, decoded = self._decoding.popleft()
+        try:
+            prepared = decoded.result()
         except ValueError as exc:
             self._reject(frame.stream, "corrupt-jpeg", f"stream {frame.stream} seq {frame.seq}: {exc}")
             return
@@ -223,6 +254,7 @@ class Worker:
     def shutdown(self) -> None:
         """Finish in-flight requests, publish their results and the last counts, then deregister."""
         self.engine.wait_all()
+        self._decoders.shutdown()
         self._publishing_done.set()
         self._publisher.join()
         self._heartbeat.join()

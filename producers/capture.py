@@ -77,7 +77,7 @@ class Reader(threading.Thread):
     def _restart_file(self) -> bool:
         if not self.loop:
             return False
-        self.log.info("end of %s after %d frames read: looping", self.source.label, self.count)
+        self.log.info("end of %s: looping (%d frames read so far)", self.source.label, self.count)
         if self.source.reopen():
             return True
         self.log.error("cannot reopen %s to loop it", self.source.label)

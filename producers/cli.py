@@ -28,7 +28,7 @@ def _number(kind: type[int] | type[float], low: float, high: float = math.inf) -
             number = math.nan
         if not low <= number <= high:  # also refuses NaN
             bounds = f"at least {low}" if high == math.inf else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"{value!r} is not a{'n' if kind is int else ''} {kind.__name__} {bounds}")
+            raise argparse.ArgumentTypeError(f"{value!r} is not {'an integer' if kind is int else 'a number'} {bounds}")
         return number
     return parse
 
@@ -45,12 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--jpeg-quality", type=_number(int, 1, 100), default=env("EI_JPEG_QUALITY", "80"),
                         help="JPEG quality 1-100 (env EI_JPEG_QUALITY, default 80)")
     common.add_argument("--max-queue", type=_number(int, 1), default=env("EI_MAX_QUEUE", "32"),
-                        help="keep at most this many frames per queue, evicting the oldest (env EI_MAX_QUEUE, default 32)")
+                        help="keep the newest this many frames per queue (env EI_MAX_QUEUE, default 32)")
     common.add_argument("--redis", default=env("REDIS_URL", DEFAULT_REDIS_URL),
                         help=f"Redis URL (env REDIS_URL, default {DEFAULT_REDIS_URL})")
 
     parser = argparse.ArgumentParser(prog="python -m producers",
                                      description="Publish video frames to Elastic Inference queues in Redis.")
+    parser.set_defaults(loop=False)  # only files loop
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="{file,camera,url}")
     file = kinds.add_parser("file", parents=[common], help="a video file, played in real time")
     file.add_argument("address", metavar="PATH")
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("%s reports %r fps, which makes no sense: playing it at %g fps", source.label,
                     source.native_fps, fps)
     settings = Settings(
-        stream=args.stream, queues=list(dict.fromkeys(args.queues)), fps=fps, loop=getattr(args, "loop", False),
+        stream=args.stream, queues=list(dict.fromkeys(args.queues)), fps=fps, loop=args.loop,
         max_width=args.max_width, jpeg_quality=args.jpeg_quality, max_queue=args.max_queue, redis_url=args.redis,
     )
     width, height = scaled_size(source.width, source.height, settings.max_width)

@@ -48,7 +48,8 @@ def encode(image: np.ndarray, max_width: int, quality: int) -> tuple[bytes, int,
     new_width, new_height = scaled_size(width, height, max_width)
     if new_width != width:
         image = cv2.resize(image, (new_width, new_height), interpolation=cv2.INTER_AREA)
-    return simplejpeg.encode_jpeg(image, quality=quality, colorspace="BGR", colorsubsampling="420"), new_width, new_height
+    data = simplejpeg.encode_jpeg(image, quality=quality, colorspace="BGR", colorsubsampling="420")
+    return data, new_width, new_height
 
 
 class RateMeter:
@@ -113,14 +114,7 @@ def run(settings: Settings, source: Source, stop: StopFlag, log: logging.Logger)
             break
         now = time.monotonic()
         frame = _frame(captured, seq, settings) if captured else None
-        beat = None
-        if now >= next_beat:
-            sent = seq + (frame is not None)
-            beat = {
-                "stream": settings.stream, "queues": ",".join(settings.queues), "source": source.label,
-                "fps": round(meter.rate(now), 2), "sent": sent, "seq": sent - 1, "pid": os.getpid(),
-                "updated_at": time.time(),
-            }
+        beat = _heartbeat(settings, source, meter.rate(now), seq + (frame is not None)) if now >= next_beat else None
         if frame is None and beat is None:
             continue
         position = captured.index if captured else reader.count
@@ -145,6 +139,13 @@ def run(settings: Settings, source: Source, stop: StopFlag, log: logging.Logger)
              "stopped" if stop.is_set() else f"end of {source.label}", seq, settings.stream,
              time.monotonic() - started, outage.skipped_by(reader.count), evicted)
     return 0
+
+
+def _heartbeat(settings: Settings, source: Source, fps: float, sent: int) -> dict[str, str | int | float]:
+    return {
+        "stream": settings.stream, "queues": ",".join(settings.queues), "source": source.label,
+        "fps": round(fps, 2), "sent": sent, "seq": sent - 1, "pid": os.getpid(), "updated_at": time.time(),
+    }
 
 
 def _frame(captured: Captured, seq: int, settings: Settings) -> bytes:

@@ -45,15 +45,21 @@ def describe(model: ov.Model) -> str:
     )
 
 
+def input_layout(model: ov.Model) -> str:
+    """"NCHW" if axis 1 of the 4-D image input holds 1 or 3 channels, else "NHWC"."""
+    shape = dims(model.inputs[0])
+    if len(shape) != 4:
+        raise ValueError(f"expected a 4-D image input, got {model.inputs[0].get_partial_shape()}")
+    return "NCHW" if shape[1] in (1, 3) else "NHWC"
+
+
 def input_size(model: ov.Model) -> tuple[int, int]:
-    """(height, width) of the image input: NCHW if axis 1 holds 1 or 3 channels, else NHWC.
+    """(height, width) of the image input.
 
     Read it from the model before PrePostProcessor runs: preprocessing may make the spatial size dynamic.
     """
     shape = dims(model.inputs[0])
-    if len(shape) != 4:
-        raise ValueError(f"expected a 4-D image input, got {model.inputs[0].get_partial_shape()}")
-    height, width = shape[2:4] if shape[1] in (1, 3) else shape[1:3]
+    height, width = shape[2:4] if input_layout(model) == "NCHW" else shape[1:3]
     if height <= 0 or width <= 0:
         raise ValueError(
             f"image input {model.inputs[0].get_partial_shape()} has a dynamic size; reshape the model first"
@@ -61,13 +67,16 @@ def input_size(model: ov.Model) -> tuple[int, int]:
     return height, width
 
 
+MAX_DETECTIONS = 300  # as Ultralytics' max_det: bounds NMS time when a low threshold lets thousands through
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices that greedy NMS keeps, best first; it loops once per kept box, never per candidate."""
+    """Indices that greedy NMS keeps, best first, at most MAX_DETECTIONS; one loop per kept box, not per candidate."""
     x0, y0, x1, y1 = boxes.T
     areas = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
     order = np.argsort(-scores, kind="stable")
     keep = []
-    while order.size:
+    while order.size and len(keep) < MAX_DETECTIONS:
         best, rest = order[0], order[1:]
         keep.append(best)
         inter_w = np.clip(np.minimum(x1[best], x1[rest]) - np.maximum(x0[best], x0[rest]), 0, None)

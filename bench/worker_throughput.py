@@ -1,0 +1,216 @@
+"""How close the whole worker path comes to raw OpenVINO throughput, and capture-to-result latency.
+
+In one run, on the same frames and the same compiled-model settings:
+
+(a) raw:    OpenVINO alone, asynchronous requests fed with frames decoded beforehand (the limit),
+            measured before and after (b) and averaged, since a shared machine drifts;
+(b) worker: a real worker process, fed through Redis faster than it can consume
+            (Redis pop, msgpack, JPEG decode, infer, post-process, publish);
+(c) latency: the same worker fed at a fixed 10 fps per stream; capture-to-result p50/p99.
+
+It also prints the host-side cost per frame of each step, single-threaded, to show where time goes.
+The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y>``.
+
+    .venv/bin/python bench/worker_throughput.py --model builtin:people
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import openvino as ov
+import redis
+import simplejpeg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from inference_worker import protocol  # noqa: E402
+from inference_worker.engine import Engine  # noqa: E402
+from inference_worker.model_store import load_model  # noqa: E402
+from tests.support import free_port, jpeg_of, pings, redis_server_command, sample_image, wait_until  # noqa: E402
+
+VTEST = REPO / ".assets" / "vtest.avi"
+
+
+def sample_jpegs(count: int, width: int) -> list[bytes]:
+    """Frames of the street video (or a still, when the video is absent) at the demo's size."""
+    images = []
+    if VTEST.is_file():
+        capture = cv2.VideoCapture(str(VTEST))
+        while len(images) < count:
+            ok, image = capture.read()
+            if not ok:
+                break
+            images.append(image)
+    images = images or [sample_image("astronaut")]
+    scaled = [cv2.resize(i, (width, round(i.shape[0] * width / i.shape[1])), interpolation=cv2.INTER_AREA) for i in images]
+    return [jpeg_of(i, quality=80) for i in scaled]
+
+
+def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: int) -> tuple[float, int]:
+    core = ov.Core()
+    done = [0]
+    engine = Engine(load_model(core, model_spec), core=core, requests=requests, on_result=lambda *_: done.__setitem__(0, done[0] + 1))
+    prepared = []
+    for jpeg in jpegs:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
+        prepared.append(engine.prepare(jpeg, width, height))
+    for item in prepared[:20]:
+        engine.submit(item, None)
+    engine.wait_all()
+    done[0] = 0
+    started = time.perf_counter()
+    i = 0
+    while time.perf_counter() - started < seconds:
+        engine.submit(prepared[i % len(prepared)], None)
+        i += 1
+    engine.wait_all()
+    return done[0] / (time.perf_counter() - started), engine.requests
+
+
+def host_costs(model_spec: str, jpegs: list[bytes]) -> dict[str, float]:
+    """Milliseconds per frame of each host-side step, one thread, no inference."""
+    core = ov.Core()
+    engine = Engine(load_model(core, model_spec), core=core, requests=1, on_result=lambda *_: None)
+    frames = [_frame(jpeg, "s", i) for i, jpeg in enumerate(jpegs)]
+    n = max(200, len(frames))
+
+    def per_frame(step) -> float:
+        started = time.perf_counter()
+        for i in range(n):
+            step(i % len(frames))
+        return (time.perf_counter() - started) / n * 1000
+
+    decoded = [protocol.decode_frame(f) for f in frames]
+    meta = {"detections": [{"label": "person", "score": 0.9, "box": [0.1, 0.1, 0.2, 0.3]}] * 3}
+    return {
+        "msgpack+checks": per_frame(lambda i: protocol.decode_frame(frames[i])),
+        "jpeg header": per_frame(lambda i: simplejpeg.decode_jpeg_header(decoded[i].data)),
+        "jpeg decode (+pad)": per_frame(lambda i: engine.prepare(decoded[i].data, decoded[i].width, decoded[i].height)),
+        "result encode": per_frame(lambda i: protocol.encode_result(meta, decoded[i].data)),
+    }
+
+
+def _frame(jpeg: bytes, stream: str, seq: int, ts: float | None = None) -> bytes:
+    height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
+    return protocol.encode_frame(protocol.Frame(stream, seq, ts or time.time(), width, height, jpeg))
+
+
+def results_added(client: redis.Redis, stream: str) -> int:
+    try:
+        return client.xinfo_stream(protocol.results_key(stream))["entries-added"]
+    except redis.ResponseError:
+        return 0
+
+
+def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> tuple[float, list[float]]:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "inference_worker", "--redis", url, "--queue", "bench", "--model", args.model,
+         "--metrics-port", "-1", "--max-age", "3600", "--requests", str(args.requests), "--worker-id", "bench"],
+        cwd=REPO, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: client.exists(protocol.worker_key("bench")), 120, "the worker to start")
+        throughput = _saturated(client, jpegs, args.seconds)
+        client.delete(protocol.frames_key("bench"))
+        latencies = _paced(client, jpegs, args.seconds, args.streams)
+    finally:
+        worker.terminate()
+        worker.wait(60)
+    return throughput, latencies
+
+
+def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float) -> float:
+    """Keep at least 64 frames waiting, so the worker never starves, and count what it publishes."""
+    stop = threading.Event()
+    frames = [_frame(j, "sat", i) for i, j in enumerate(jpegs)]
+
+    def feed():
+        key, i = protocol.frames_key("bench"), 0
+        while not stop.is_set():
+            if client.llen(key) < 64:
+                client.rpush(key, *frames[i % len(frames): i % len(frames) + 32])
+                i += 32
+            else:
+                time.sleep(0.002)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    wait_until(lambda: results_added(client, "sat") > 20, 60, "warm-up results")
+    first, started = results_added(client, "sat"), time.perf_counter()
+    time.sleep(seconds)
+    fps = (results_added(client, "sat") - first) / (time.perf_counter() - started)
+    stop.set()
+    feeder.join()
+    return fps
+
+
+def _paced(client: redis.Redis, jpegs: list[bytes], seconds: float, streams: int) -> list[float]:
+    """Push each stream at 10 fps with the capture time set at push; read capture-to-result latency."""
+    key, period = protocol.frames_key("bench"), 0.1
+    latencies: list[float] = []
+    cursors = {protocol.results_key(f"lat{s}"): "$" for s in range(streams)}
+    started = time.monotonic()
+    seq = 0
+    while time.monotonic() - started < seconds:
+        tick = started + seq * period
+        time.sleep(max(0.0, tick - time.monotonic()))
+        client.rpush(key, *[_frame(jpegs[seq % len(jpegs)], f"lat{s}", seq) for s in range(streams)])
+        seq += 1
+        for stream_key, entries in client.xread(cursors, block=1) or []:
+            for entry_id, fields in entries:
+                meta = json.loads(fields[b"meta"])
+                cursors[stream_key.decode()] = entry_id
+                if time.monotonic() - started > 1:  # skip the first second
+                    latencies.append(meta["ts_done"] - meta["ts_capture"])
+    return latencies
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="builtin:people")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--width", type=int, default=640, help="frame width, as the producer's --max-width")
+    p.add_argument("--requests", type=int, default=0, help="infer requests; 0 = the device's choice")
+    p.add_argument("--streams", type=int, default=1, help="streams at 10 fps each for the latency part")
+    args = p.parse_args()
+
+    jpegs = sample_jpegs(50, args.width)
+    print(f"model {args.model}, {len(jpegs)} frames of {args.width} px, {len(jpegs[0]) // 1024} KB each, {args.seconds:.0f} s per part", flush=True)
+    costs = host_costs(args.model, jpegs)
+    print("host cost per frame, one thread: " + ", ".join(f"{k} {v:.3f} ms" for k, v in costs.items()), flush=True)
+    raw_before, requests = measure_raw(args.model, jpegs, args.seconds, args.requests)
+    print(f"raw OpenVINO: {raw_before:.1f} fps with {requests} infer requests", flush=True)
+
+    with tempfile.TemporaryDirectory() as workdir:
+        port = free_port()
+        server = subprocess.Popen(redis_server_command(port, Path(workdir)), stdout=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            wait_until(lambda: pings(url), 10, "redis")
+            worker_fps, latencies = measure_worker(redis.Redis.from_url(url), url, args, jpegs)
+        finally:
+            server.terminate()
+            server.wait()
+    print(f"worker path: {worker_fps:.1f} fps", flush=True)
+    raw_after, _ = measure_raw(args.model, jpegs, args.seconds, args.requests)
+    raw_fps = (raw_before + raw_after) / 2
+    print(f"raw OpenVINO again: {raw_after:.1f} fps; the baseline is the mean of both, {raw_fps:.1f} fps", flush=True)
+    if latencies:
+        q = statistics.quantiles(latencies, n=100)
+        print(f"latency at 10 fps x {args.streams} stream(s): p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms ({len(latencies)} results)")
+    print(f"worker_fps={worker_fps:.1f} raw_fps={raw_fps:.1f} ratio={worker_fps / raw_fps:.3f}")
+
+
+if __name__ == "__main__":
+    main()
