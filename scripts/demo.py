@@ -16,6 +16,9 @@ from pathlib import Path
 
 import redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from inference_worker.fleet import live_workers  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
 CLIPS = (REPO / ".assets" / "vtest.avi", REPO / ".assets" / "demo-clip.avi")
@@ -41,6 +44,7 @@ def start_redis() -> tuple[subprocess.Popen | None, str]:
     proc = subprocess.Popen(
         [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "no", "--dir", str(RUN), "--logfile", str(RUN / "redis.log")],
+        start_new_session=True,  # Ctrl-C reaches only this script, which stops Redis after its clients
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
@@ -51,6 +55,12 @@ def start_redis() -> tuple[subprocess.Popen | None, str]:
         except redis.ConnectionError:
             time.sleep(0.05)
     raise RuntimeError(f"redis-server did not start; see {RUN / 'redis.log'}")
+
+
+def wait_for_workers(client: redis.Redis, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(live_workers(client)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def main() -> int:
@@ -72,6 +82,8 @@ def main() -> int:
     procs = []
     for name, cmd in children:
         procs.append((name, subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True)))
+        if name == "worker face":  # let both workers load their models before frames start to age
+            wait_for_workers(redis.Redis.from_url(url), 2)
     stopping = False
     crashed = None
 
