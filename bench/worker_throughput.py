@@ -181,7 +181,7 @@ def main() -> None:
     p.add_argument("--model", default="builtin:people")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--width", type=int, default=640, help="frame width, as the producer's --max-width")
-    p.add_argument("--requests", type=int, default=0, help="infer requests; 0 = the device's choice")
+    p.add_argument("--requests", type=int, default=0, help="infer requests; 0 = the worker's default")
     p.add_argument("--streams", type=int, default=1, help="streams at 10 fps each for the latency part")
     args = p.parse_args()
 

