@@ -1,30 +1,52 @@
-"""Shared fixtures: a real Redis server on a free port, started once per test session."""
+"""Test session setup: a private Redis on a free port, and Django pointed at it.
+
+The Redis server starts in ``pytest_configure`` (before pytest-django sets Django up), so settings
+that read ``REDIS_URL`` at import time see the test server, never someone's data.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 import redis
 
 from tests.support import free_port, pings, redis_server_command, wait_until
 
+_server: dict = {}
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory):
-    """A private redis-server, so tests never touch anyone's data."""
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not installed: run `make setup`")
+        raise pytest.UsageError("redis-server is not installed: run `make setup`")
+    workdir = Path(tempfile.mkdtemp(prefix="ei-test-"))
     port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     wait_until(lambda: pings(url), 10, "redis-server to start")
-    yield {"url": url, "port": port, "proc": proc}
-    proc.terminate()
-    proc.wait(10)
+    _server.update(url=url, port=port, proc=proc, workdir=workdir)
+    os.environ["REDIS_URL"] = url
+    os.environ["EI_DATA_DIR"] = str(workdir / "data")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.config.settings")
+
+
+def pytest_unconfigure(config):
+    if _server:
+        _server["proc"].terminate()
+        _server["proc"].wait(10)
+        shutil.rmtree(_server["workdir"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The session's private redis-server: ``url``, ``port`` and ``proc``."""
+    return _server
 
 
 @pytest.fixture

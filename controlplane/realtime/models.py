@@ -1,0 +1,1 @@
+"""No tables: this app works on Redis."""

@@ -1,0 +1,5 @@
+"""Websocket routes (filled in by the realtime work)."""
+
+from channels.routing import URLRouter
+
+websocket_application = URLRouter([])
