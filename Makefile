@@ -9,6 +9,7 @@ demo: setup assets
 
 test: setup assets
 	@$(PY) -m pytest
+	@scripts/test_postgres.sh
 
 setup:
 	@scripts/setup.sh

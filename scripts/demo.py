@@ -1,27 +1,32 @@
-"""``make demo``: Redis, a looping street video, a people worker and a face worker, and a live line per second.
+"""``make demo``: the whole system on one machine, as child processes of this script.
 
-Everything runs as child processes of this script; Ctrl-C stops them all cleanly.
+Redis, the control plane (Daphne: API, admin, websockets), the relay, a Celery worker, a people and a
+face worker, a producer looping a street video, and a live line per second with each worker's figures.
+Ctrl-C stops everything cleanly, clients before Redis.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 from inference_worker.fleet import live_workers  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
 CLIPS = (REPO / ".assets" / "vtest.avi", REPO / ".assets" / "demo-clip.avi")
+ADMIN_USER = "admin"
 
 
 def free_port(preferred: int) -> int:
@@ -35,32 +40,66 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def start_redis() -> tuple[subprocess.Popen | None, str]:
-    """Use REDIS_URL when given; otherwise a private Redis, so the demo never touches someone's data."""
-    if os.environ.get("REDIS_URL"):
-        return None, os.environ["REDIS_URL"]
-    port = free_port(6390)
-    RUN.mkdir(exist_ok=True)
-    proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", str(RUN), "--logfile", str(RUN / "redis.log")],
-        start_new_session=True,  # Ctrl-C reaches only this script, which stops Redis after its clients
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            return proc, url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not start; see {RUN / 'redis.log'}")
-
-
-def wait_for_workers(client: redis.Redis, count: int, timeout: float = 120) -> None:
+def wait_for(what: str, ready, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while len(live_workers(client)) < count and time.monotonic() < deadline:
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not come up in {timeout:.0f} s")
         time.sleep(0.2)
+
+
+def redis_pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.ConnectionError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def admin_password() -> str:
+    """EI_ADMIN_PASSWORD, or one made on the first run and kept in .run/admin-password (mode 0600)."""
+    if os.environ.get("EI_ADMIN_PASSWORD"):
+        return os.environ["EI_ADMIN_PASSWORD"]
+    path = RUN / "admin-password"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(12))
+    return path.read_text().strip()
+
+
+class Fleet:
+    """The demo's child processes, each in its own session so Ctrl-C reaches only this script."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, cmd: list[str]) -> None:
+        self.procs.append((name, subprocess.Popen(cmd, cwd=REPO, env=self.env, start_new_session=True)))
+
+    def run(self, cmd: list[str]) -> None:
+        subprocess.run(cmd, cwd=REPO, env=self.env, check=True)
+
+    def dead(self) -> str | None:
+        return next((name for name, proc in self.procs if proc.poll() is not None), None)
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(self.procs):
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                print(f"demo: {name} did not stop in 30 s; killing it", file=sys.stderr, flush=True)
+                proc.kill()
 
 
 def main() -> int:
@@ -68,24 +107,20 @@ def main() -> int:
     if clip is None:
         print("demo: no sample video; run `make assets`", file=sys.stderr)
         return 2
-    redis_proc, url = start_redis()
-    env = {**os.environ, "REDIS_URL": url, "PYTHONUNBUFFERED": "1"}
+    RUN.mkdir(exist_ok=True)
+    redis_url = os.environ.get("REDIS_URL")
+    http_port = int(os.environ.get("EI_PORT") or free_port(8000))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "controlplane.config.settings"}
     py = sys.executable
-    children = [
-        ("worker people", [py, "-m", "inference_worker", "--queue", "people", "--model", "builtin:people", "--metrics-port", str(free_port(8001))]),
-        ("worker face", [py, "-m", "inference_worker", "--queue", "face", "--model", "builtin:face", "--metrics-port", str(free_port(8002))]),
-        ("producer", [py, "-m", "producers", "file", str(clip), "--stream", "street", "--queue", "people", "--queue", "face", "--loop"]),
-        ("monitor", [py, "-m", "inference_worker.monitor"]),
-    ]
-    print(f"demo: redis at {url}; playing {clip.name} as stream 'street' into queues people and face", flush=True)
-    print("demo: each line below shows every worker's inference FPS, dropped FPS, scale ratio and p50 latency; Ctrl-C stops", flush=True)
-    procs = []
-    for name, cmd in children:
-        procs.append((name, subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True)))
-        if name == "worker face":  # let both workers load their models before frames start to age
-            wait_for_workers(redis.Redis.from_url(url), 2)
-    stopping = False
-    crashed = None
+    redis_fleet = Fleet(env)
+    if not redis_url:  # a private Redis, so the demo never touches someone's data
+        port = free_port(6390)
+        redis_url = f"redis://127.0.0.1:{port}/0"
+        redis_fleet.start("redis", [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no", "--dir", str(RUN), "--logfile", str(RUN / "redis.log")])
+    env["REDIS_URL"] = redis_url
+    fleet = Fleet(env)
+    stopping = crashed = False
 
     def stop(*_):
         nonlocal stopping
@@ -94,26 +129,42 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        wait_for("redis", lambda: redis_pings(redis_url), 10)
+        password = admin_password()
+        print("demo: preparing the database and the built-in models (first run: a few seconds)", flush=True)
+        fleet.run([py, "manage.py", "migrate", "--noinput", "-v", "0"])
+        fleet.run([py, "scripts/demo_records.py", "--admin", ADMIN_USER, "--password", password])
+        fleet.start("control plane", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "controlplane.config.asgi:application"])
+        fleet.start("relay", [py, "manage.py", "relay"])
+        fleet.start("celery", [py, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "-l", "warning"])
+        fleet.start("worker people", [py, "-m", "inference_worker", "--queue", "people", "--model", "builtin:people", "--metrics-port", str(free_port(8001))])
+        fleet.start("worker face", [py, "-m", "inference_worker", "--queue", "face", "--model", "builtin:face", "--metrics-port", str(free_port(8002))])
+        wait_for("the workers", lambda: len(live_workers(redis.Redis.from_url(redis_url))) >= 2)
+        fleet.start("producer", [py, "-m", "producers", "file", str(clip), "--stream", "street", "--queue", "people", "--queue", "face", "--loop"])
+        base = f"http://127.0.0.1:{http_port}"
+        wait_for("the control plane", lambda: http_ok(f"{base}/api/schema/"), 60)
+        print(
+            f"\ndemo: up. Redis {redis_url}; stream 'street' ({clip.name}) -> queues people and face\n"
+            f"  admin     {base}/admin/    log in as {ADMIN_USER} / {password}\n"
+            f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"
+            f"  live      ws://127.0.0.1:{http_port}/ws/streams/street/   metrics {base}/metrics\n"
+            "  each line below: every worker's inference FPS, dropped FPS, scale ratio, p50 latency. Ctrl-C stops.\n",
+            flush=True,
+        )
+        fleet.start("monitor", [py, "-m", "inference_worker.monitor"])
         while not stopping:
-            for name, proc in procs:
-                if proc.poll() is not None and not stopping:
-                    print(f"demo: {name} exited with {proc.returncode}; stopping", file=sys.stderr, flush=True)
-                    stopping, crashed = True, name
+            dead = fleet.dead() or redis_fleet.dead()
+            if dead:
+                print(f"demo: {dead} exited; stopping", file=sys.stderr, flush=True)
+                stopping = crashed = True
             time.sleep(0.5)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"demo: {exc}", file=sys.stderr, flush=True)
+        crashed = True
     finally:
         print("demo: stopping", flush=True)
-        for _, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                print(f"demo: {name} did not stop in 20 s; killing it", file=sys.stderr)
-                proc.kill()
-        if redis_proc:
-            redis_proc.terminate()
-            redis_proc.wait(10)
+        fleet.stop()
+        redis_fleet.stop()
     return 1 if crashed else 0
 
 

@@ -34,6 +34,11 @@ def pytest_configure(config):
     os.environ["REDIS_URL"] = url
     os.environ["EI_DATA_DIR"] = str(workdir / "data")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.config.settings")
+    # pytest-django sets Django up only if it was configured before this hook; it was not, so do it
+    # here, before test modules that import models are collected.
+    import django
+
+    django.setup()
 
 
 def pytest_unconfigure(config):
@@ -59,3 +64,14 @@ def redis_url(redis_server) -> str:
 @pytest.fixture
 def r(redis_url) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite the test database is a file in the session's workdir, not Django's in-memory default, so
+    processes a test starts (a Celery worker) see its rows; such a test needs ``transaction=True``."""
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        settings_dict["TEST"]["NAME"] = os.path.join(os.environ["EI_DATA_DIR"], "test-db.sqlite3")

@@ -6,8 +6,18 @@ Every error body is ``{"error": {"status": 400, "code": "invalid", "message": ".
 
 from __future__ import annotations
 
-from rest_framework import exceptions
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
 
 
 def _flatten(detail) -> str:
@@ -18,7 +28,22 @@ def _flatten(detail) -> str:
     return str(detail)
 
 
+def _from_django(exc):
+    """Django's own refusals, raised by model validation or a protected delete in a service function,
+    as the 400 or 409 they are instead of a 500."""
+    if isinstance(exc, DjangoValidationError):
+        detail = serializers.as_serializer_error(exc)
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, ProtectedError):
+        users = ", ".join(sorted(f"{obj._meta.verbose_name} {obj}" for obj in exc.protected_objects))
+        return Conflict(f"Still used by {users}: change or delete those first.", code="protected")
+    return exc
+
+
 def exception_handler(exc, context):
+    exc = _from_django(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

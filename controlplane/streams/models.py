@@ -1,9 +1,26 @@
 """Video sources: cameras, files, RTSP/HTTP URLs, or producers run elsewhere that push on their own."""
 
+import re
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from controlplane.names import wire_name
+
+CAMERA_RE = re.compile(r"(?:/dev/video)?([0-9]{1,2})")
+MAX_CAMERA_INDEX = 63
+URL_SCHEMES = ("rtsp", "rtsps", "http", "https")
+
+
+def _is_stream_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in URL_SCHEMES and bool(parts.hostname)
 
 
 class Stream(models.Model):
@@ -38,3 +55,19 @@ class Stream(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        """Refuse a source its kind's producer could never open, so the mistake shows when it is typed."""
+        source = self.source
+        if self.source_kind == self.SourceKind.CAMERA:
+            match = CAMERA_RE.fullmatch(source)
+            if not match or int(match[1]) > MAX_CAMERA_INDEX:
+                raise ValidationError({"source": f"A camera is a device index 0-{MAX_CAMERA_INDEX} or /dev/videoN."})
+        elif self.source_kind == self.SourceKind.FILE:
+            if not source.strip():
+                raise ValidationError({"source": "A video file needs its path."})
+        elif self.source_kind == self.SourceKind.URL:
+            if not _is_stream_url(source):
+                raise ValidationError({"source": "Use an rtsp://, rtsps://, http:// or https:// URL with a host."})
+        elif self.source_kind == self.SourceKind.EXTERNAL and source:
+            raise ValidationError({"source": "An external producer pushes frames itself: leave the source empty."})

@@ -1,0 +1,139 @@
+"""Shapes of the model registry's API: an upload (multipart) and the record. Validation only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from controlplane.inference import model_selectors, model_services
+from controlplane.inference.models import InferenceModel
+from controlplane.inference.validation import FRAMEWORK_BY_SUFFIX, upload_problem
+
+MAX_LABELS = 1000
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": MAX_LABELS})
+class LabelsField(serializers.Field):
+    """Label names by class id: a JSON list; in a form also repeated fields, one JSON list, or names
+    separated by commas."""
+
+    default_error_messages = {
+        "invalid": 'Give a list of names: ["background", "person"] or background,person.',
+        "too_many": f"At most {MAX_LABELS} labels.",
+    }
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            values = dictionary.getlist(self.field_name)
+            return values[0] if len(values) == 1 else values
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            text = data.strip()
+            if text.startswith("["):
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    self.fail("invalid")
+            else:
+                data = [part.strip() for part in text.split(",")] if text else []
+        if not isinstance(data, list) or not all(isinstance(label, str) and 0 < len(label) <= 64 for label in data):
+            self.fail("invalid")
+        if len(data) > MAX_LABELS:
+            self.fail("too_many")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+def _unique(attrs: dict, instance: InferenceModel | None = None) -> None:
+    name = attrs.get("name", instance.name if instance else None)
+    version = attrs.get("version", instance.version if instance else InferenceModel._meta.get_field("version").default)
+    if model_selectors.model_version_taken(name=name, version=version, exclude_id=instance.pk if instance else None):
+        raise model_services.version_taken(name, version)
+
+
+def _size_problem(upload) -> str | None:
+    limit = settings.EI_MAX_MODEL_UPLOAD_BYTES
+    if upload.size > limit:
+        return f"The file has {upload.size} bytes; at most {limit} are accepted (EI_MAX_MODEL_UPLOAD_BYTES)."
+    return None
+
+
+class InferenceModelSerializer(serializers.ModelSerializer):
+    """A model as the API shows it; name, version, task, labels, precision and output_family are editable."""
+
+    labels = LabelsField(required=False)
+    file = serializers.FileField(read_only=True, use_url=False)
+    weights = serializers.FileField(read_only=True, use_url=False)
+
+    class Meta:
+        model = InferenceModel
+        fields = [
+            "id", "name", "version", "task", "labels", "framework", "precision", "output_family", "builtin",
+            "file", "file_sha256", "weights", "weights_sha256", "input_shape", "status", "status_message",
+            "measured_fps", "validated_at", "created", "updated",
+        ]
+        read_only_fields = [
+            "framework", "builtin", "file_sha256", "weights_sha256", "input_shape", "status", "status_message",
+            "measured_fps", "validated_at", "created", "updated",
+        ]
+        validators = []  # name + version uniqueness is checked in validate(), with the field named
+
+    def validate(self, attrs):
+        for field in ("file", "weights"):
+            if field in self.initial_data:
+                raise serializers.ValidationError({field: ["Files cannot be replaced; upload a new version."]})
+        _unique(attrs, self.instance)
+        return attrs
+
+
+class ModelUploadSerializer(serializers.ModelSerializer):
+    """An upload: ``file`` is the model (.xml, .onnx, .tflite or .pb), ``weights`` the .bin of an .xml."""
+
+    labels = LabelsField(required=False)
+    file = serializers.FileField(max_length=200)
+    weights = serializers.FileField(required=False, max_length=200)
+
+    class Meta:
+        model = InferenceModel
+        fields = ["name", "version", "task", "labels", "precision", "output_family", "file", "weights"]
+        validators = []
+
+    def validate_file(self, upload):
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in FRAMEWORK_BY_SUFFIX:
+            raise serializers.ValidationError(
+                f"Unsupported file type {suffix or '(none)'!r}; use one of {', '.join(FRAMEWORK_BY_SUFFIX)}."
+            )
+        too_big = _size_problem(upload)
+        if too_big:
+            raise serializers.ValidationError(too_big)
+        problem = upload_problem(upload)
+        if problem:
+            raise serializers.ValidationError(f"{upload.name} {problem}.")
+        return upload
+
+    def validate_weights(self, upload):
+        if Path(upload.name).suffix.lower() != ".bin":
+            raise serializers.ValidationError("The weights of an OpenVINO IR model are a .bin file.")
+        problem = _size_problem(upload)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return upload
+
+    def validate(self, attrs):
+        is_ir = Path(attrs["file"].name).suffix.lower() == ".xml"
+        if is_ir and "weights" not in attrs:
+            raise serializers.ValidationError({"weights": ["An OpenVINO IR .xml needs its .bin weights."]})
+        if not is_ir and "weights" in attrs:
+            raise serializers.ValidationError({"weights": ["Only an OpenVINO IR .xml takes a weights file."]})
+        _unique(attrs)
+        return attrs

@@ -1,0 +1,48 @@
+"""/api/models/: the model registry. Uploads are multipart; edits are JSON or a form."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from controlplane.config.permissions import ModelPermissionsOrReader
+from controlplane.inference import model_selectors, model_services
+from controlplane.inference.model_serializers import InferenceModelSerializer, ModelUploadSerializer
+
+
+class ChangePermission(ModelPermissionsOrReader):
+    """A POST that changes a record needs the change permission, not the add permission."""
+
+    perms_map = {**ModelPermissionsOrReader.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}
+
+
+class InferenceModelViewSet(viewsets.ModelViewSet):
+    queryset = model_selectors.model_list()
+    serializer_class = InferenceModelSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    filterset_fields = ["status", "framework", "task"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "version", "created", "measured_fps"]
+
+    @extend_schema(request={"multipart/form-data": ModelUploadSerializer}, responses={201: InferenceModelSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ModelUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        model = model_services.model_create(**upload.validated_data)
+        return Response(self.get_serializer(model).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        serializer.instance = model_services.model_update(model=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        model_services.model_delete(model=instance)
+
+    @extend_schema(request=None, responses={202: InferenceModelSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[ChangePermission])
+    def validate(self, request, pk=None):
+        """Validate the model again in the background (after an OpenVINO upgrade, or on new hardware)."""
+        model = model_services.model_queue_validation(model=self.get_object())
+        return Response(self.get_serializer(model).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,28 @@
+"""Inference services in the admin; edits go through the service functions. Imported by ``admin.py``."""
+
+from django.contrib import admin
+
+from controlplane.config.admin import ServiceAdmin
+from controlplane.inference import service_ops
+from controlplane.inference.model_selectors import model_list
+from controlplane.inference.models import InferenceModel, InferenceService
+
+
+@admin.register(InferenceService)
+class InferenceServiceAdmin(ServiceAdmin):
+    entity = "service"
+    service_create = staticmethod(service_ops.inference_service_create)
+    service_update = staticmethod(service_ops.inference_service_update)
+    service_delete = staticmethod(service_ops.inference_service_delete)
+
+    list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "updated"]
+    list_filter = ["status", "enabled", "device", "model", "scaling_policy"]
+    list_select_related = ["model", "scaling_policy"]
+    search_fields = ["name", "queue"]
+    readonly_fields = ["status", "status_message", "created", "updated"]
+    actions = ["enable", "disable"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "model":  # as in the API: a model that failed validation would crash the workers
+            kwargs["queryset"] = model_list().exclude(status=InferenceModel.Status.FAILED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,131 @@
+"""The relay: every stream's results, from Redis to the Channels group of the clients watching it.
+
+One blocking XREAD covers all result streams, so an idle relay costs nothing and a busy one makes
+one round trip per batch; results of different streams are forwarded concurrently, those of one
+stream in order. The channel layer serialises with msgpack and, with channels-redis, carries one copy
+per server process, however many clients there watch.
+
+Streams are found in the database and among the ``ei:results:*`` keys, every ``refresh`` seconds.
+Where to start reading one: streams present at start-up start now. A stream found later is read from
+``backfill`` seconds before it was found (stream IDs are millisecond timestamps): its first results are
+usually written before the next poll finds it, and starting at ``$`` would lose them for a client
+that is already watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import DatabaseError
+
+from controlplane.realtime.selectors import redis_client, stream_names
+from controlplane.realtime.wire import Result, group_name
+from inference_worker import protocol
+from inference_worker.runtime import REDIS_ERRORS, Backoff
+
+log = logging.getLogger("ei.relay")
+RESULTS_PREFIX = protocol.results_key("")
+
+
+class Relay:
+    def __init__(self, redis_url: str, *, refresh: float = 1.0, backfill: float = 5.0, batch: int = 16, layer=None):
+        self.redis_url = redis_url
+        self.refresh = refresh
+        self.backfill_ms = int(backfill * 1000)
+        self.batch = batch
+        self.layer = layer or get_channel_layer()
+        self.cursors: dict[str, str] = {}  # stream -> ID of the last entry forwarded (or where to start)
+        self.ready = asyncio.Event()  # set once the first look for streams is done
+        self._database = Backoff("database", log)
+        self._malformed: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Forward results until ``stop`` is set; the batch in hand is finished first."""
+        client = redis_client(self.redis_url)
+        backoff = Backoff("redis", log)
+        loop = asyncio.get_running_loop()
+        next_discovery = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    if loop.time() >= next_discovery:
+                        await self.discover(client)
+                        next_discovery = loop.time() + self.refresh
+                    if self.cursors:
+                        await self.forward(await client.xread(
+                            {protocol.results_key(s): c for s, c in self.cursors.items()},
+                            count=self.batch, block=max(1, int(self.refresh * 1000)),
+                        ))
+                    else:
+                        await _wait(stop, self.refresh)
+                    backoff.succeeded()
+                except REDIS_ERRORS as exc:
+                    await _wait(stop, backoff.note(exc))
+        finally:
+            await client.aclose()
+
+    async def discover(self, client) -> None:
+        """Start new streams, drop those gone from both the database and Redis."""
+        names = {key.decode()[len(RESULTS_PREFIX):] async for key in client.scan_iter(match=f"{RESULTS_PREFIX}*", count=1000)}
+        try:
+            names |= await database_sync_to_async(stream_names)()
+            self._database.succeeded()
+        except DatabaseError as exc:  # keep relaying what we know
+            self._database.note(exc)
+            names |= self.cursors.keys()
+        names = {name for name in names if protocol.valid_name(name)}
+        seconds, micros = await client.time()
+        since = (seconds * 1000 + micros // 1000) - (self.backfill_ms if self.ready.is_set() else 0)
+        for stream in sorted(self.cursors.keys() - names):
+            del self.cursors[stream]
+            log.info("stream %s gone", stream)
+        for stream in sorted(names - self.cursors.keys()):
+            self.cursors[stream] = f"{since}-0"
+            log.info("relaying stream %s from %s", stream, self.cursors[stream])
+        self.ready.set()
+
+    async def forward(self, batch) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            for key, entries in batch:
+                tasks.create_task(self._forward_stream(key.decode()[len(RESULTS_PREFIX):], entries))
+
+    async def _forward_stream(self, stream: str, entries) -> None:
+        group = group_name(stream)
+        for entry_id, fields in entries:
+            try:
+                result = Result.from_entry(entry_id, fields)
+            except ValueError as exc:
+                if stream not in self._malformed:
+                    self._malformed.add(stream)
+                    log.warning("stream %s: skipping malformed results (%s)", stream, exc)
+            else:
+                await self.layer.group_send(group, result.event())
+            self.cursors[stream] = entry_id.decode()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def serve(relay: Relay) -> None:
+    """Run ``relay`` until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            log.info("stopping (%s): finishing the batch in hand", sig.name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    log.info("relay started: looking for streams every %.1f s", relay.refresh)
+    await relay.run(stop)
+    log.info("relay stopped")

@@ -1,0 +1,59 @@
+"""What the realtime app carries: results over the channel layer, and messages to websocket clients.
+
+A websocket client gets one message per result: by default a binary message
+``[4-byte big-endian length N][N bytes of JSON meta][JPEG bytes]``, or with ``?frames=0`` a text
+message with the JSON meta alone. The meta is the worker's, byte for byte (``inference_worker.protocol``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+EVENT_TYPE = "stream.result"  # handled by StreamConsumer.stream_result
+HEADER_BYTES = 4
+
+
+def group_name(stream: str) -> str:
+    """The Channels group of a stream's watchers (stream names are already valid group names)."""
+    return f"stream.{stream}"
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """Redis stream IDs (``<ms>-<seq>``) as something that sorts like them."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    id: str  # the entry ID in ei:results:<stream>
+    meta: str
+    jpeg: bytes
+
+    @classmethod
+    def from_entry(cls, entry_id: bytes, fields: dict[bytes, bytes]) -> Result:
+        """A result read with redis-py; ``ValueError`` when it lacks the fields a worker writes."""
+        try:
+            return cls(id=entry_id.decode(), meta=fields[b"meta"].decode(), jpeg=fields[b"jpeg"])
+        except (KeyError, UnicodeDecodeError) as exc:
+            raise ValueError(f"malformed result {entry_id!r}: {exc!r}") from None
+
+    def event(self) -> dict:
+        """The channel-layer message (serialised by the layer with msgpack)."""
+        return {"type": EVENT_TYPE, "id": self.id, "meta": self.meta, "jpeg": self.jpeg}
+
+    @classmethod
+    def from_event(cls, event: dict) -> Result:
+        return cls(id=event["id"], meta=event["meta"], jpeg=event["jpeg"])
+
+    def binary_message(self) -> bytes:
+        meta = self.meta.encode()
+        return len(meta).to_bytes(HEADER_BYTES, "big") + meta + self.jpeg
+
+
+def parse_binary_message(data: bytes) -> tuple[dict, bytes]:
+    """A client's side of :meth:`Result.binary_message`: the meta, parsed, and the JPEG bytes."""
+    size = int.from_bytes(data[:HEADER_BYTES], "big")
+    end = HEADER_BYTES + size
+    return json.loads(data[HEADER_BYTES:end]), data[end:]

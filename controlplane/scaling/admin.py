@@ -1,0 +1,23 @@
+"""Scaling policies in the admin; edits go through the service functions."""
+
+from django.contrib import admin
+
+from controlplane.config.admin import ServiceAdmin
+from controlplane.scaling import services
+from controlplane.scaling.models import ScalingPolicy
+
+
+@admin.register(ScalingPolicy)
+class PolicyAdmin(ServiceAdmin):
+    entity = "policy"
+    service_create = staticmethod(services.policy_create)
+    service_update = staticmethod(services.policy_update)
+    service_delete = staticmethod(services.policy_delete)
+
+    list_display = [
+        "name", "metric", "target_value", "min_replicas", "max_replicas",
+        "scale_up_window_seconds", "scale_down_window_seconds", "updated",
+    ]
+    list_filter = ["metric"]
+    search_fields = ["name"]
+    readonly_fields = ["created", "updated"]

@@ -1,0 +1,21 @@
+"""Streams in the admin; edits go through the service functions."""
+
+from django.contrib import admin
+
+from controlplane.config.admin import ServiceAdmin
+from controlplane.streams import services
+from controlplane.streams.models import Stream
+
+
+@admin.register(Stream)
+class StreamAdmin(ServiceAdmin):
+    entity = "stream"
+    service_create = staticmethod(services.stream_create)
+    service_update = staticmethod(services.stream_update)
+    service_delete = staticmethod(services.stream_delete)
+
+    list_display = ["name", "source_kind", "source", "queue", "target_fps", "enabled", "status", "updated"]
+    list_filter = ["status", "enabled", "source_kind", "queue"]
+    search_fields = ["name", "source", "queue"]
+    readonly_fields = ["status", "status_message", "created", "updated"]
+    actions = ["enable", "disable"]

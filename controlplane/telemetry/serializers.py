@@ -1,0 +1,77 @@
+"""Shapes of the telemetry API: the query it accepts and the figures it returns (and documents)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rest_framework import serializers
+
+from controlplane.names import wire_name
+
+
+class WorkerQuerySerializer(serializers.Serializer):
+    queue = serializers.CharField(required=False, validators=[wire_name], help_text="Only the workers of this frame queue.")
+
+
+class EpochDateTimeField(serializers.DateTimeField):
+    """Heartbeats carry seconds since the epoch; the API speaks ISO 8601 like its other timestamps."""
+
+    def to_representation(self, value):
+        return super().to_representation(datetime.fromtimestamp(value, UTC))
+
+
+class FleetWorkerSerializer(serializers.Serializer):
+    worker = serializers.CharField(help_text="Worker id, as in its results.")
+    queue = serializers.CharField()
+    model = serializers.CharField()
+    device = serializers.CharField()
+    host = serializers.CharField()
+    pid = serializers.IntegerField()
+    started_at = EpochDateTimeField()
+    updated_at = EpochDateTimeField(help_text="Time of its last heartbeat.")
+    infer_fps = serializers.FloatField(help_text="Frames inferred per second over the worker's sliding window.")
+    drop_fps = serializers.FloatField(help_text="Frames expired in or evicted from the queue, per second.")
+    scale_ratio = serializers.FloatField(help_text="Workers like this one the load needs, per worker.")
+    latency_p50_ms = serializers.FloatField(help_text="Capture to published result, median over the window.")
+    latency_p99_ms = serializers.FloatField()
+    inferred = serializers.IntegerField(help_text="Frames inferred since the worker started.")
+    dropped = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    service = serializers.CharField(allow_null=True, help_text="The inference service serving this queue, if any.")
+
+
+class ServiceMetricsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    queue = serializers.CharField()
+    replicas = serializers.IntegerField(help_text="Live workers on the queue.")
+    infer_fps = serializers.FloatField(help_text="Sum over the workers.")
+    drop_fps = serializers.FloatField(help_text="Sum over the workers.")
+    scale_ratio = serializers.FloatField(help_text="Mean over the workers; 0 with none.")
+    latency_p50_ms = serializers.FloatField(allow_null=True, help_text="The highest worker median; null with no worker.")
+    latency_p99_ms = serializers.FloatField(allow_null=True, help_text="The highest worker p99; null with no worker.")
+
+
+class StreamMetricsSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    queues = serializers.ListField(child=serializers.CharField(), help_text="Queues the stream feeds, as far as known.")
+    input_fps = serializers.FloatField(allow_null=True, help_text="Frames per second entering; null until known.")
+    input_fps_source = serializers.ChoiceField(
+        choices=["producer", "counters"], allow_null=True,
+        help_text="producer: its heartbeat; counters: estimated from the growth of produced between reads.",
+    )
+    produced = serializers.IntegerField(help_text="Frames pushed, one per queue.")
+    inferred = serializers.IntegerField()
+    expired = serializers.IntegerField(help_text="Older than the workers' max age when popped.")
+    rejected = serializers.IntegerField(help_text="Unusable frames.")
+    queued = serializers.IntegerField(help_text="Frames waiting in the queues now.")
+    overflow = serializers.IntegerField(
+        help_text="Evicted from full queues: produced - inferred - expired - rejected - queued, at least 0."
+    )
+    latency_p50_ms = serializers.FloatField(
+        allow_null=True, help_text="Capture to result, median over the latest results; null with none."
+    )
+
+
+class FleetMetricsSerializer(serializers.Serializer):
+    services = ServiceMetricsSerializer(many=True)
+    streams = StreamMetricsSerializer(many=True)

@@ -1,0 +1,57 @@
+"""The demo's records, made idempotently through the service functions: an admin, a policy, the street
+stream and the people and face services; then the built-in models are validated if they are not yet."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from controlplane.inference.models import InferenceModel, InferenceService  # noqa: E402
+from controlplane.inference.service_ops import inference_service_create  # noqa: E402
+from controlplane.scaling.models import ScalingPolicy  # noqa: E402
+from controlplane.scaling.services import policy_create  # noqa: E402
+from controlplane.streams.models import Stream  # noqa: E402
+from controlplane.streams.services import stream_create  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--admin", required=True)
+    p.add_argument("--password", required=True)
+    args = p.parse_args()
+
+    admin, created = User.objects.get_or_create(username=args.admin, defaults={"is_staff": True, "is_superuser": True})
+    if created or not admin.check_password(args.password):
+        admin.set_password(args.password)
+        admin.save()
+
+    policy = ScalingPolicy.objects.filter(name="default").first() or policy_create(
+        name="default", min_replicas=1, max_replicas=3, metric=ScalingPolicy.Metric.SCALE_RATIO, target_value=1.0,
+        scale_down_window_seconds=60,
+    )
+    if not Stream.objects.filter(name="street").exists():
+        stream_create(
+            name="street", source_kind=Stream.SourceKind.EXTERNAL, source="", queue="people", target_fps=10,
+        )
+    for queue, builtin in (("people", "builtin:people"), ("face", "builtin:face")):
+        if not InferenceService.objects.filter(queue=queue).exists():
+            model = InferenceModel.objects.get(builtin=builtin)
+            inference_service_create(name=queue, queue=queue, model=model, scaling_policy=policy)
+    if InferenceModel.objects.exclude(status=InferenceModel.Status.READY).filter(builtin__gt="").exists():
+        call_command("validate_models", "--pending")
+
+
+if __name__ == "__main__":
+    main()

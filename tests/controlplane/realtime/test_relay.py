@@ -1,0 +1,93 @@
+"""The relay in this process, end to end: Redis result streams -> channel layer on Redis -> websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from controlplane.realtime.relay import Relay
+from inference_worker import protocol
+from inference_worker.fleet import live_workers
+from tests.controlplane.realtime.helpers import add_result, next_result
+from tests.support import Proc, frame_bytes, wait_until, worker_command
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def relay(redis_url):
+    relay = Relay(redis_url, refresh=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    yield relay
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def relaying(relay: Relay) -> None:
+    """Wait for the relay's first look for streams: those it finds then start at "now"."""
+    await asyncio.wait_for(relay.ready.wait(), 10)
+
+
+async def test_results_reach_watchers_of_their_stream_only_in_order(ws, r, streams, token, jpeg, relay):
+    street = await ws(f"/ws/streams/street/?token={token}")
+    door = await ws(f"/door?token={token}")
+    await relaying(relay)
+    sent = [add_result(r, "street", seq, jpeg) for seq in range(5)]
+    door_meta = add_result(r, "door", 0, jpeg)
+    got = [await next_result(street) for _ in sent]
+    assert [meta for meta, _ in got] == sent
+    assert all(data == jpeg for _, data in got)
+    assert (await next_result(door))[0] == door_meta
+    assert await street.receive_nothing(timeout=0.3), "each result once"
+
+
+async def test_a_stream_created_after_the_relay_started_gets_its_first_results(ws, r, db, token, jpeg, relay):
+    """The gap pitfall: a new stream's first results are written before the relay's next look finds it.
+
+    IDs are millisecond timestamps, so results dated 3 s and 1.5 s ago stand for results written that
+    long before the relay found the stream: a relay that starts new streams at ``$`` never sends them.
+    """
+    from controlplane.streams.models import Stream
+
+    await relaying(relay)
+    await Stream.objects.acreate(name="gate", source_kind="external", queue="people")
+    now_ms = int(time.time() * 1000)
+    first = add_result(r, "gate", 0, jpeg, entry_id=f"{now_ms - 3000}-0")
+    client = await ws(f"/ws/streams/gate/?token={token}")
+    assert (await next_result(client))[0] == first, "the latest at once: the client is watching"
+    second = add_result(r, "gate", 1, jpeg, entry_id=f"{now_ms - 1500}-0")
+    third = add_result(r, "gate", 2, jpeg)
+    assert [(await next_result(client))[0] for _ in range(2)] == [second, third]
+    assert await client.receive_nothing(timeout=0.3), "the first one is not sent twice"
+
+
+async def test_a_stream_known_only_to_redis_is_relayed_too(r, redis_url, jpeg, relay):
+    """Streams whose producer runs elsewhere may have no row: the relay finds their result keys."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("stream.elsewhere", channel)
+    meta = add_result(r, "elsewhere", 3, jpeg)
+    event = await asyncio.wait_for(layer.receive(channel), 10)
+    assert event["type"] == "stream.result" and event["jpeg"] == jpeg
+    assert event["meta"] == protocol.encode_result(meta, jpeg)["meta"].decode(), "the worker's JSON, unchanged"
+    await layer.group_discard("stream.elsewhere", channel)
+
+
+async def test_a_real_worker_result_reaches_a_websocket(ws, r, redis_url, streams, token, jpeg, relay, tmp_path):
+    worker = Proc(worker_command(redis_url, "face", "builtin:face", "--worker-id", "wf", "--max-age", "60"), tmp_path / "worker.log")
+    try:
+        await asyncio.to_thread(wait_until, lambda: live_workers(r), 120, "the worker's heartbeat")
+        await relaying(relay)
+        client = await ws(f"/ws/streams/door/?token={token}")
+        r.rpush(protocol.frames_key("face"), frame_bytes("door", 41, jpeg))
+        meta, data = await next_result(client, timeout=60)
+    finally:
+        assert worker.terminate() == 0, worker.output()
+    assert (meta["stream"], meta["seq"], meta["queue"], meta["worker"]) == ("door", 41, "face", "wf")
+    assert meta["detections"] == [], "the cat has no human face"
+    assert data == jpeg

@@ -1,0 +1,187 @@
+"""The stream records API: what a script with a token, a viewer and an anonymous client get."""
+
+from __future__ import annotations
+
+import pytest
+
+from controlplane.streams.models import Stream
+from controlplane.streams.selectors import stream_get
+from controlplane.streams.services import stream_create, stream_update
+from tests.controlplane.records import field_errors, names, write_statuses
+
+pytestmark = pytest.mark.django_db
+
+STREAMS = "/api/streams/"
+STREET = {"name": "street", "source_kind": "url", "source": "rtsp://cam.local:554/live", "queue": "people"}
+
+
+def make(name: str, **fields) -> Stream:
+    return stream_create(**{"source_kind": "external", "queue": "face", "name": name, **fields})
+
+
+def test_create_read_update_delete_by_name(api):
+    created = api.post(STREAMS, STREET, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json() == {
+        **STREET, "target_fps": 15, "enabled": True, "status": "pending", "status_message": "",
+        "created": created.json()["created"], "updated": created.json()["updated"],
+    }
+
+    assert api.get(f"{STREAMS}street/").json()["source"] == STREET["source"]
+
+    replaced = api.put(f"{STREAMS}street/", {**STREET, "source_kind": "camera", "source": "/dev/video2"}, format="json")
+    assert replaced.status_code == 200, replaced.content
+    patched = api.patch(f"{STREAMS}street/", {"target_fps": 5, "enabled": False}, format="json")
+    assert patched.status_code == 200, patched.content
+    assert stream_get(name="street").source == "/dev/video2"
+    assert (stream_get(name="street").target_fps, stream_get(name="street").enabled) == (5, False)
+
+    assert api.delete(f"{STREAMS}street/").status_code == 204
+    missing = api.get(f"{STREAMS}street/")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["status"] == 404
+
+
+def test_names_with_dots_are_addressable(api):
+    make("lobby.cam-1")
+    assert api.get(f"{STREAMS}lobby.cam-1/").json()["name"] == "lobby.cam-1"
+    assert api.delete(f"{STREAMS}lobby.cam-1/").status_code == 204
+
+
+def test_status_and_timestamps_are_read_only_and_unknown_fields_ignored(api):
+    response = api.post(STREAMS, {**STREET, "status": "running", "status_message": "x", "colour": "red"}, format="json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["status"], response.json()["status_message"]) == ("pending", "")
+    assert "colour" not in response.json()
+
+
+def test_an_update_keeps_the_status_written_meanwhile():
+    stream = make("door")
+    Stream.objects.filter(pk=stream.pk).update(status=Stream.Status.RUNNING)  # the reconciler, in between
+    stream_update(stream=stream, target_fps=10)
+    assert (stream_get(name="door").status, stream_get(name="door").target_fps) == ("running", 10)
+
+
+@pytest.mark.parametrize("kind, source", [
+    ("camera", "0"), ("camera", "63"), ("camera", "/dev/video12"),
+    ("file", "/videos/street.mp4"),
+    ("url", "rtsp://10.0.0.5/stream"), ("url", "rtsps://user:pw@cam:322/a"), ("url", "http://cam/mjpg"),
+    ("url", "https://example.com/live.m3u8"),
+    ("external", ""),
+])
+def test_sources_that_fit_their_kind(api, kind, source):
+    response = api.post(STREAMS, {**STREET, "source_kind": kind, "source": source}, format="json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("kind, source", [
+    ("camera", ""), ("camera", "64"), ("camera", "-1"), ("camera", "/dev/sda"), ("camera", "/dev/video99"),
+    ("file", ""), ("file", "   "),
+    ("url", "ftp://host/x"), ("url", "rtsp://"), ("url", "http:///path"), ("url", "street.mp4"),
+    ("url", "rtsp://host:port/x"),
+    ("external", "rtsp://cam/live"),
+])
+def test_sources_that_do_not_fit_their_kind(api, kind, source):
+    response = api.post(STREAMS, {**STREET, "source_kind": kind, "source": source}, format="json")
+    assert "source" in field_errors(response)
+    assert not Stream.objects.exists()
+
+
+def test_a_partial_update_is_checked_against_the_stored_fields(api):
+    make("gate", source_kind="camera", source="1")
+    assert "source" in field_errors(api.patch(f"{STREAMS}gate/", {"source_kind": "url"}, format="json"))
+    assert stream_get(name="gate").source_kind == "camera"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"name": "../x"}, "name"),
+    ({"name": "a" * 65}, "name"),
+    ({"name": ""}, "name"),
+    ({"name": ["street"]}, "name"),
+    ({"queue": "face queue"}, "queue"),
+    ({"source_kind": "webcam"}, "source_kind"),
+    ({"source": None}, "source"),
+    ({"target_fps": "fast"}, "target_fps"),
+    ({"target_fps": 0}, "target_fps"),
+    ({"target_fps": 121}, "target_fps"),
+    ({"enabled": "maybe"}, "enabled"),
+])
+def test_bad_fields_are_named_in_a_400(api, change, field):
+    assert field in field_errors(api.post(STREAMS, {**STREET, **change}, format="json"))
+
+
+def test_missing_fields_and_duplicate_names_are_named(api):
+    assert set(field_errors(api.post(STREAMS, {}, format="json"))) >= {"name", "source_kind", "queue"}
+    make("street")
+    assert "name" in field_errors(api.post(STREAMS, STREET, format="json"))
+
+
+def test_a_list_or_malformed_json_is_a_400(api):
+    assert "non_field_errors" in field_errors(api.post(STREAMS, [STREET], format="json"))
+    malformed = api.post(STREAMS, data='{"name": "street",', content_type="application/json")
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "parse_error"
+
+
+def test_viewer_reads_but_may_not_write(viewer_api):
+    make("street")
+    assert names(viewer_api.get(STREAMS)) == ["street"]
+    assert viewer_api.get(f"{STREAMS}street/").status_code == 200
+    assert write_statuses(viewer_api, STREAMS, f"{STREAMS}street/", STREET) == {403}
+    assert stream_get(name="street").source_kind == "external"
+
+
+def test_anonymous_reads_only_when_anonymous_read_is_on(anonymous_api, settings):
+    make("street")
+    assert anonymous_api.get(STREAMS).status_code in (401, 403)
+    assert anonymous_api.get(f"{STREAMS}street/").status_code in (401, 403)
+    settings.EI_ANONYMOUS_READ = True
+    assert names(anonymous_api.get(STREAMS)) == ["street"]
+    assert write_statuses(anonymous_api, STREAMS, f"{STREAMS}street/", STREET) <= {401, 403}
+    assert Stream.objects.count() == 1
+
+
+def test_filters_search_and_ordering(api):
+    make("a-cam", source_kind="camera", source="0", queue="face")
+    make("b-file", source_kind="file", source="/v.mp4", queue="people", enabled=False)
+    make("c-ext", queue="people")
+    Stream.objects.filter(name="c-ext").update(status=Stream.Status.RUNNING)
+
+    assert names(api.get(STREAMS, {"queue": "people"})) == ["b-file", "c-ext"]
+    assert names(api.get(STREAMS, {"enabled": "false"})) == ["b-file"]
+    assert names(api.get(STREAMS, {"source_kind": "camera"})) == ["a-cam"]
+    assert names(api.get(STREAMS, {"status": "running"})) == ["c-ext"]
+    assert names(api.get(STREAMS, {"search": "fil"})) == ["b-file"]
+    assert names(api.get(STREAMS, {"ordering": "-name"})) == ["c-ext", "b-file", "a-cam"]
+    assert "status" in field_errors(api.get(STREAMS, {"status": "sleeping"}))
+
+
+def test_pagination(api):
+    for i in range(5):
+        make(f"s{i}")
+    first = api.get(STREAMS, {"page_size": 2}).json()
+    assert (first["count"], [row["name"] for row in first["results"]]) == (5, ["s0", "s1"])
+    last = api.get(first["next"]).json()  # the link a client follows
+    assert [row["name"] for row in last["results"]] == ["s2", "s3"]
+    assert api.get(STREAMS, {"page": 9}).status_code == 404
+
+
+def test_legacy_gateway_lists_enabled_streams_with_their_websockets(api, anonymous_api, settings):
+    make("street")
+    make("door", enabled=False)
+    make("lobby.1")
+    expected = {
+        "streams": ["lobby.1", "street"],
+        "websockets": {
+            "lobby.1": "ws://testserver/ws/streams/lobby.1/",
+            "street": "ws://testserver/ws/streams/street/",
+        },
+    }
+    assert api.get("/api/stream").json() == expected
+    assert api.get("/api/stream/").json() == expected
+    secure = api.get("/api/stream", secure=True, HTTP_HOST="localhost:8443").json()
+    assert secure["websockets"]["street"] == "wss://localhost:8443/ws/streams/street/"
+
+    assert anonymous_api.get("/api/stream").status_code in (401, 403)
+    settings.EI_ANONYMOUS_READ = True
+    assert anonymous_api.get("/api/stream").json()["streams"] == ["lobby.1", "street"]

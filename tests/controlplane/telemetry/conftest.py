@@ -1,0 +1,45 @@
+"""Inference services on record, and worker heartbeats written the way a worker writes them."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+
+from inference_worker import protocol
+
+if TYPE_CHECKING:
+    from controlplane.inference.models import InferenceService
+
+
+@pytest.fixture
+def make_service(db):
+    from controlplane.inference.models import InferenceModel, InferenceService  # after Django is set up
+
+    def make(name: str, queue: str) -> InferenceService:
+        model, _ = InferenceModel.objects.get_or_create(
+            name="face", defaults={"framework": InferenceModel.Framework.TFLITE, "builtin": "builtin:face"}
+        )
+        return InferenceService.objects.create(name=name, queue=queue, model=model)
+
+    return make
+
+
+def write_heartbeat(client: redis.Redis, worker: str, queue: str, **figures) -> dict:
+    """The hash with its TTL and the index entry, as ``inference_worker.worker.Worker.beat`` writes them."""
+    now = time.time()
+    fields = {
+        "worker": worker, "queue": queue, "model": "builtin:face", "device": "CPU", "pid": 4242, "host": "edge-1",
+        "started_at": round(now - 60, 3), "updated_at": round(now, 3), "infer_fps": 0.0, "drop_fps": 0.0,
+        "scale_ratio": 0.0, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0, "inferred": 0, "dropped": 0, "rejected": 0,
+        **figures,
+    }
+    assert set(fields) == set(protocol.HEARTBEAT_FIELDS)
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(protocol.worker_key(worker), mapping=fields)
+    pipe.expire(protocol.worker_key(worker), 10)
+    pipe.zadd(protocol.WORKERS_INDEX, {worker: now})
+    pipe.execute()
+    return fields
