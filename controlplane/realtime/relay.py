@@ -29,15 +29,15 @@ from inference_worker.runtime import REDIS_ERRORS, Backoff
 
 log = logging.getLogger("ei.relay")
 RESULTS_PREFIX = protocol.results_key("")
+BATCH = 16  # entries per stream per XREAD: keeps a batch's memory bounded when the relay catches up
 
 
 class Relay:
-    def __init__(self, redis_url: str, *, refresh: float = 1.0, backfill: float = 5.0, batch: int = 16, layer=None):
+    def __init__(self, redis_url: str, *, refresh: float = 1.0, backfill: float = 5.0):
         self.redis_url = redis_url
         self.refresh = refresh
         self.backfill_ms = int(backfill * 1000)
-        self.batch = batch
-        self.layer = layer or get_channel_layer()
+        self.layer = get_channel_layer()
         self.cursors: dict[str, str] = {}  # stream -> ID of the last entry forwarded (or where to start)
         self.ready = asyncio.Event()  # set once the first look for streams is done
         self._database = Backoff("database", log)
@@ -58,7 +58,7 @@ class Relay:
                     if self.cursors:
                         await self.forward(await client.xread(
                             {protocol.results_key(s): c for s, c in self.cursors.items()},
-                            count=self.batch, block=max(1, int(self.refresh * 1000)),
+                            count=BATCH, block=max(1, int(self.refresh * 1000)),
                         ))
                     else:
                         await _wait(stop, self.refresh)

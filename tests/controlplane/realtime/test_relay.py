@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import subprocess
 import time
 
 import pytest
+import redis
 
 from controlplane.realtime.relay import Relay
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.controlplane.realtime.helpers import add_result, next_result
-from tests.support import Proc, frame_bytes, wait_until, worker_command
+from tests.support import Proc, frame_bytes, free_port, pings, redis_server_command, wait_until, worker_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +94,45 @@ async def test_a_real_worker_result_reaches_a_websocket(ws, r, redis_url, stream
     assert (meta["stream"], meta["seq"], meta["queue"], meta["worker"]) == ("door", 41, "face", "wf")
     assert meta["detections"] == [], "the cat has no human face"
     assert data == jpeg
+
+
+async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, caplog):
+    """Results come from a Redis of this test's own, which goes away and comes back (empty)."""
+    from channels.layers import get_channel_layer
+
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis() -> subprocess.Popen:
+        proc = subprocess.Popen(redis_server_command(port, tmp_path), stdout=subprocess.DEVNULL)
+        wait_until(lambda: pings(url), 10, "redis-server")
+        return proc
+
+    server = start_redis()
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("stream.cam", channel)
+    relay = Relay(url, refresh=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    caplog.set_level(logging.INFO, logger="ei.relay")
+    try:
+        await relaying(relay)
+        add_result(redis.Redis.from_url(url), "cam", 0, jpeg)
+        assert (await asyncio.wait_for(layer.receive(channel), 10))["meta"]
+        server.terminate()
+        server.wait(10)
+        await asyncio.sleep(1)  # a few failed reconnects
+        server = start_redis()
+        meta = await asyncio.to_thread(add_result, redis.Redis.from_url(url), "cam", 1, jpeg)
+        event = await asyncio.wait_for(layer.receive(channel), 20)
+        assert protocol.decode_result({b"meta": event["meta"].encode(), b"jpeg": event["jpeg"]}) == (meta, jpeg)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        server.terminate()
+        server.wait(10)
+        await layer.group_discard("stream.cam", channel)
+    logged = [record.getMessage() for record in caplog.records if record.name == "ei.relay"]
+    assert sum("unavailable" in line for line in logged) == 1, logged
+    assert sum("reachable again" in line for line in logged) == 1, logged
