@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis.asyncio
 
 from controlplane.realtime.wire import Result
-from controlplane.streams.models import Stream
+from controlplane.streams.selectors import stream_list
 from inference_worker import protocol
 
 
@@ -15,12 +15,12 @@ def redis_client(url: str) -> redis.asyncio.Redis:
 
 
 def stream_names() -> set[str]:
-    return set(Stream.objects.values_list("name", flat=True))
+    return set(stream_list().values_list("name", flat=True))
 
 
 async def stream_exists(name: str) -> bool:
     """Whether ``name`` is a stream of the database; disabled streams count, since they may come back."""
-    return protocol.valid_name(name) and await Stream.objects.filter(name=name).aexists()
+    return protocol.valid_name(name) and await stream_list(filters={"name": name}).aexists()
 
 
 async def latest_result(url: str, stream: str) -> Result | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-EVENT_TYPE = "stream.result"  # handled by StreamConsumer.stream_result
+EVENT_TYPE = "stream.result"  # the channel-layer message type of a result (StreamConsumer.dispatch)
 HEADER_BYTES = 4
 
 

@@ -60,7 +60,7 @@ class LiveSite:
         """Create stream rows (and the token user); returns the token key."""
         return self.manage("shell", "--no-imports", "-c", SETUP.format(streams=list(names))).split()[-1]
 
-    def start(self, *streams: str, relay: bool = True) -> LiveSite:
+    def start(self, *streams: str) -> LiveSite:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
         self.token = self.add_streams(*streams)
@@ -71,11 +71,10 @@ class LiveSite:
             self.workdir / "daphne.log", self.env,
         ))
         wait_until(lambda: _accepts(self.port), 60, "daphne to listen")
-        if relay:
-            proc = Proc([sys.executable, "manage.py", "relay", "--refresh", "0.2"], self.workdir / "relay.log", self.env)
-            self.procs.append(proc)
-            # Streams it finds at start-up start at "now": results written before that are not relayed.
-            wait_until(lambda: all(f"relaying stream {name} " in proc.output() for name in streams), 60, "the relay")
+        relay = Proc([sys.executable, "manage.py", "relay", "--refresh", "0.2"], self.workdir / "relay.log", self.env)
+        self.procs.append(relay)
+        # Streams it finds at start-up start at "now": results written before that are not relayed.
+        wait_until(lambda: all(f"relaying stream {name} " in relay.output() for name in streams), 60, "the relay")
         return self
 
     def ws_url(self, path: str) -> str:

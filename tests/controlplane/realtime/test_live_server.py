@@ -47,7 +47,7 @@ async def test_a_client_that_stops_reading_does_not_hold_up_another(site, r):
     small_window.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     small_window.connect(("127.0.0.1", site.port))
     async with connect(url) as fast, connect(url, sock=small_window, max_queue=1) as slow:
-        count = 120
+        count = 90
 
         async def read_all() -> list[int]:
             seqs = []
