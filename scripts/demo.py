@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from inference_worker.fleet import live_workers  # noqa: E402
 
-RUN = REPO / ".run"
+RUN = Path(os.environ.get("EI_DATA_DIR") or REPO / ".run")  # the control plane's data directory too
 CLIPS = (REPO / ".assets" / "vtest.avi", REPO / ".assets" / "demo-clip.avi")
 ADMIN_USER = "admin"
 
@@ -110,7 +110,11 @@ def main() -> int:
     RUN.mkdir(exist_ok=True)
     redis_url = os.environ.get("REDIS_URL")
     http_port = int(os.environ.get("EI_PORT") or free_port(8000))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "controlplane.config.settings"}
+    env = {
+        **os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "controlplane.config.settings",
+        # Celery warns at length when run as root, which a demo on a fresh machine often is.
+        "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges",
+    }
     py = sys.executable
     redis_fleet = Fleet(env)
     if not redis_url:  # a private Redis, so the demo never touches someone's data
@@ -134,9 +138,10 @@ def main() -> int:
         print("demo: preparing the database and the built-in models (first run: a few seconds)", flush=True)
         fleet.run([py, "manage.py", "migrate", "--noinput", "-v", "0"])
         fleet.run([py, "scripts/demo_records.py", "--admin", ADMIN_USER, "--password", password])
-        fleet.start("control plane", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "controlplane.config.asgi:application"])
+        fleet.start("control plane", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "--access-log", str(RUN / "access.log"),
+                                      "controlplane.config.asgi:application"])
         fleet.start("relay", [py, "manage.py", "relay"])
-        fleet.start("celery", [py, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "-l", "warning"])
+        fleet.start("celery", [py, "-m", "celery", "-A", "controlplane", "--quiet", "worker", "--pool", "solo", "-l", "warning"])
         fleet.start("worker people", [py, "-m", "inference_worker", "--queue", "people", "--model", "builtin:people", "--metrics-port", str(free_port(8001))])
         fleet.start("worker face", [py, "-m", "inference_worker", "--queue", "face", "--model", "builtin:face", "--metrics-port", str(free_port(8002))])
         wait_for("the workers", lambda: len(live_workers(redis.Redis.from_url(redis_url))) >= 2)

