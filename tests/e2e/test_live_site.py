@@ -1,7 +1,4 @@
 """A real server: daphne and ``manage.py relay`` as processes, and clients of the ``websockets`` library.
-
-It runs apart from the in-process relay tests of tests/controlplane/realtime: run right before them,
-those were seen to miss channel-layer messages about one run in four (cause not found yet).
 """
 
 from __future__ import annotations
@@ -43,9 +40,10 @@ async def test_a_script_with_a_token_watches_a_stream(site, r, jpeg):
 async def _first_result_after_connect(client, r, jpeg) -> int:
     """Publish until the new client receives one; returns its seq.
 
-    A websocket opened on a freshly started Daphne has been seen (about one run in ten) to miss the
-    results published in its first moments, the channel layer's group message never reaching the
-    consumer; the cause is not found yet. Later results then arrive in order, which is what follows.
+    Until the consumer is past its connect, the newest result (read from Redis at connect) wins over
+    older ones still on their way through the group, since a client never gets an older result after a
+    newer one; so results published in the handshake's first moments may be skipped. After one has
+    arrived, every result arrives, in order, which is what this test checks.
     """
     for seq in range(10):
         add_result(r, "street", seq, jpeg)

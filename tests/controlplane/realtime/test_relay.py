@@ -13,7 +13,7 @@ import redis
 from controlplane.realtime.relay import Relay
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
-from tests.controlplane.realtime.helpers import add_result, next_result
+from tests.controlplane.realtime.helpers import add_result, next_result, until_live
 from tests.support import Proc, frame_bytes, free_port, pings, redis_server_command, wait_until, worker_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +38,8 @@ async def test_results_reach_watchers_of_their_stream_only_in_order(ws, r, strea
     street = await ws(f"/ws/streams/street/?token={token}")
     door = await ws(f"/door?token={token}")
     await relaying(relay)
+    await until_live(street, r, "street", jpeg)
+    await until_live(door, r, "door", jpeg)
     sent = [add_result(r, "street", seq, jpeg) for seq in range(5)]
     door_meta = add_result(r, "door", 0, jpeg)
     got = [await next_result(street) for _ in sent]
