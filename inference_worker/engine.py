@@ -101,6 +101,7 @@ class Engine:
         self.requests = requests or 2 * self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self.queue = ov.AsyncInferQueue(self.compiled, self.requests)
         self.queue.set_callback(self._done)
+        self._output_indices = range(len(self.compiled.outputs))  # asked once, not per frame
         self._on_result = on_result
         self._started: dict[int, float] = {}
 
@@ -137,7 +138,7 @@ class Engine:
         prepared, inner, started = userdata
         detections = None
         try:
-            outputs = [request.get_output_tensor(i).data for i in range(len(self.compiled.outputs))]
+            outputs = [request.get_output_tensor(i).data for i in self._output_indices]
             detections = self.decode(outputs)
             if self.letterbox:
                 detections = [_unletterbox(d, prepared) for d in detections]

@@ -13,41 +13,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 
 from prometheus_client import CollectorRegistry, Counter as PromCounter, Gauge, Histogram
 
+from inference_worker.runtime import SlidingWindow
+
 MAX_SCALE_RATIO = 10.0
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0)
-
-
-class SlidingWindow:
-    """Timestamped samples kept for ``seconds``; rates and percentiles are computed on read."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._samples: deque[tuple[float, float]] = deque()
-
-    def add(self, value: float, now: float) -> None:
-        self._samples.append((now, value))
-
-    def _trim(self, now: float) -> None:
-        while self._samples and self._samples[0][0] < now - self.seconds:
-            self._samples.popleft()
-
-    def total(self, now: float) -> float:
-        self._trim(now)
-        return sum(v for _, v in self._samples)
-
-    def rate(self, now: float) -> float:
-        return self.total(now) / self.seconds
-
-    def percentile(self, q: float, now: float) -> float:
-        self._trim(now)
-        values = sorted(v for _, v in self._samples)
-        if not values:
-            return 0.0
-        return values[min(len(values) - 1, int(q * len(values)))]
 
 
 class BusyClock:

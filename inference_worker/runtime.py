@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -97,3 +98,38 @@ def with_redis_retry(call: Callable[[], T], backoff: Backoff, stop: StopFlag) ->
         backoff.succeeded()
         return result
     return None
+
+
+class SlidingWindow:
+    """Timestamped samples kept for ``seconds``; rates and percentiles are computed on read.
+
+    With ``started``, a rate read before a whole window has passed is over the time elapsed since then,
+    so it does not ramp up from zero.
+    """
+
+    def __init__(self, seconds: float, started: float | None = None):
+        self.seconds = seconds
+        self.started = started
+        self._samples: deque[tuple[float, float]] = deque()
+
+    def add(self, value: float, now: float) -> None:
+        self._samples.append((now, value))
+
+    def _trim(self, now: float) -> None:
+        while self._samples and self._samples[0][0] < now - self.seconds:
+            self._samples.popleft()
+
+    def total(self, now: float) -> float:
+        self._trim(now)
+        return sum(v for _, v in self._samples)
+
+    def rate(self, now: float) -> float:
+        span = self.seconds if self.started is None else min(self.seconds, now - self.started)
+        return self.total(now) / span if span > 0 else 0.0
+
+    def percentile(self, q: float, now: float) -> float:
+        self._trim(now)
+        values = sorted(v for _, v in self._samples)
+        if not values:
+            return 0.0
+        return values[min(len(values) - 1, int(q * len(values)))]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -14,7 +13,7 @@ import numpy as np
 import simplejpeg
 
 from inference_worker.protocol import Frame, encode_frame
-from inference_worker.runtime import REDIS_ERRORS, Backoff, StopFlag, redis_client
+from inference_worker.runtime import REDIS_ERRORS, Backoff, SlidingWindow, StopFlag, redis_client
 from producers.capture import Captured, Pacer, Reader
 from producers.publisher import Publisher
 from producers.sources import Source
@@ -52,24 +51,6 @@ def encode(image: np.ndarray, max_width: int, quality: int) -> tuple[bytes, int,
     return data, new_width, new_height
 
 
-class RateMeter:
-    """Frames per second over the last few seconds, so the heartbeat shows the current rate, not the lifetime one."""
-
-    def __init__(self, window: float = FPS_WINDOW) -> None:
-        self.window = window
-        self._start = time.monotonic()
-        self._ticks: deque[float] = deque()
-
-    def tick(self, now: float) -> None:
-        self._ticks.append(now)
-
-    def rate(self, now: float) -> float:
-        while self._ticks and self._ticks[0] <= now - self.window:
-            self._ticks.popleft()
-        span = min(self.window, now - self._start)
-        return len(self._ticks) / span if span > 0 else 0.0
-
-
 class RedisOutage(Backoff):
     """runtime.Backoff whose recovery line also says how many captured frames were skipped meanwhile."""
 
@@ -101,7 +82,7 @@ def run(settings: Settings, source: Source, stop: StopFlag, log: logging.Logger)
     publisher = Publisher(redis_client(settings.redis_url), settings.stream, settings.queues, settings.max_queue)
     reader = Reader(source, fps=settings.fps, loop=settings.loop, stop=stop, log=log)
     pacer = Pacer(settings.fps) if source.live else None  # a file is paced by its reader
-    outage, meter = RedisOutage(log), RateMeter()
+    outage, meter = RedisOutage(log), SlidingWindow(FPS_WINDOW, started=time.monotonic())
     seq = evicted = 0
     next_beat = 0.0
     started = time.monotonic()
@@ -128,7 +109,7 @@ def run(settings: Settings, source: Source, stop: StopFlag, log: logging.Logger)
             next_beat = now + HEARTBEAT_EVERY
         if frame:
             seq += 1
-            meter.tick(now)
+            meter.add(1, now)
     reader.join(timeout=2)
     try:
         publisher.clear_heartbeat()

@@ -30,7 +30,6 @@ from inference_worker.runtime import REDIS_ERRORS, Backoff
 log = logging.getLogger("ei.relay")
 RESULTS_PREFIX = protocol.results_key("")
 BATCH = 16  # entries per stream per XREAD: keeps a batch's memory bounded when the relay catches up
-STALL_SECONDS = 2.0
 
 
 class Relay:
@@ -57,19 +56,13 @@ class Relay:
                         await self.discover(client)
                         next_discovery = loop.time() + self.refresh
                     if self.cursors:
-                        # A blocking read returns after ``refresh`` at the latest; one that does not has
-                        # a stalled connection, which is dropped for a new one rather than waited on.
-                        await self.forward(await asyncio.wait_for(client.xread(
+                        await self.forward(await client.xread(
                             {protocol.results_key(s): c for s, c in self.cursors.items()},
                             count=BATCH, block=max(1, int(self.refresh * 1000)),
-                        ), self.refresh + STALL_SECONDS))
+                        ))
                     else:
                         await _wait(stop, self.refresh)
                     backoff.succeeded()
-                except TimeoutError:
-                    log.warning("redis read stalled for %.0f s; reconnecting", self.refresh + STALL_SECONDS)
-                    await client.aclose()
-                    client = redis_client(self.redis_url)
                 except REDIS_ERRORS as exc:
                     await _wait(stop, backoff.note(exc))
         finally:
