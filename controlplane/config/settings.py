@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "controlplane.streams",
     "controlplane.realtime",
     "controlplane.telemetry",
+    "controlplane.orchestration",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Orchestration: which backend runs the fleet, and where.
+EI_BACKEND = env("EI_BACKEND", default="local")
+if EI_BACKEND not in ("local", "kubernetes"):
+    raise environ.ImproperlyConfigured(f"EI_BACKEND must be local or kubernetes, not {EI_BACKEND!r}")
+EI_K8S_NAMESPACE = env("EI_K8S_NAMESPACE", default="elastic-inference")
+EI_RECONCILE_INTERVAL = env.float("EI_RECONCILE_INTERVAL", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "controlplane.orchestration.tasks.reconcile_fleet", "schedule": EI_RECONCILE_INTERVAL},
+}
 
 # Anyone who can reach the server may watch streams read-only when this is on.
 EI_ANONYMOUS_READ = env.bool("EI_ANONYMOUS_READ", default=False)

@@ -94,8 +94,14 @@ class InferenceService(models.Model):
         "scaling.ScalingPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="services"
     )
     enabled = models.BooleanField(default=True)
+    # Written by the reconciler only: what the backend reports.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
+    replicas_desired = models.PositiveIntegerField(null=True, blank=True, help_text="What the autoscaler wants.")
+    replicas_current = models.PositiveIntegerField(null=True, blank=True, help_text="Workers that exist.")
+    replicas_ready = models.PositiveIntegerField(null=True, blank=True, help_text="Workers doing work.")
+    conditions = models.JSONField(default=list, blank=True, help_text="The backend's conditions, e.g. the HPA's.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -17,9 +17,13 @@ class InferenceServiceSerializer(serializers.ModelSerializer):
         model = InferenceService
         fields = [
             "name", "queue", "model", "model_label", "device", "infer_requests", "threshold", "scaling_policy",
-            "enabled", "status", "status_message", "created", "updated",
+            "enabled", "status", "status_message", "status_changed",
+            "replicas_desired", "replicas_current", "replicas_ready", "conditions", "created", "updated",
         ]
-        read_only_fields = ["status", "status_message", "created", "updated"]
+        read_only_fields = [
+            "status", "status_message", "status_changed",
+            "replicas_desired", "replicas_current", "replicas_ready", "conditions", "created", "updated",
+        ]
 
     def validate_model(self, model: InferenceModel) -> InferenceModel:
         """A model that failed validation would only crash the workers; one already in use may stay."""

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from controlplane.names import wire_name
+from inference_worker.protocol import valid_name
 
 CAMERA_RE = re.compile(r"(?:/dev/video)?([0-9]{1,2})")
 MAX_CAMERA_INDEX = 63
@@ -32,9 +33,11 @@ class Stream(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        STOPPED = "stopped", "Stopped"
+        APPLYING = "applying", "Applying"
+        READY = "ready", "Ready"
+        DEGRADED = "degraded", "Degraded"
         FAILED = "failed", "Failed"
+        DISABLED = "disabled", "Disabled"
 
     name = models.CharField(max_length=64, unique=True, validators=[wire_name])
     source_kind = models.CharField(max_length=16, choices=SourceKind.choices)
@@ -43,10 +46,15 @@ class Stream(models.Model):
         help_text="Camera device index, file path, or rtsp:// / http(s):// URL; empty for external producers.",
     )
     queue = models.CharField(max_length=64, validators=[wire_name], help_text="Inference type the frames go to.")
+    extra_queues = models.JSONField(
+        default=list, blank=True, help_text="Further queues the same frames go to (one producer feeds several)."
+    )
     target_fps = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(1), MaxValueValidator(120)])
     enabled = models.BooleanField(default=True)
+    # Written by the reconciler only.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -56,8 +64,16 @@ class Stream(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def queues(self) -> list[str]:
+        return [self.queue, *(q for q in self.extra_queues if q != self.queue)]
+
     def clean(self):
         """Refuse a source its kind's producer could never open, so the mistake shows when it is typed."""
+        if not isinstance(self.extra_queues, list) or not all(
+            isinstance(q, str) and valid_name(q) for q in self.extra_queues
+        ):
+            raise ValidationError({"extra_queues": "A list of queue names (letters, digits, '_', '.', '-')."})
         source = self.source
         if self.source_kind == self.SourceKind.CAMERA:
             match = CAMERA_RE.fullmatch(source)

@@ -4,13 +4,20 @@ kind?) live in ``Stream.clean``, which the service functions run, so the admin e
 from rest_framework import serializers
 
 from controlplane.streams.models import Stream
+from inference_worker.protocol import NAME_RE
 
 
 class StreamSerializer(serializers.ModelSerializer):
+    extra_queues = serializers.ListField(
+        child=serializers.RegexField(NAME_RE.pattern, max_length=64), required=False, max_length=16,
+        help_text="Further queues the same frames go to (one producer feeds several inference types).",
+    )
+
     class Meta:
         model = Stream
         fields = [
-            "name", "source_kind", "source", "queue", "target_fps", "enabled",
-            "status", "status_message", "created", "updated",
+            "name", "source_kind", "source", "queue", "extra_queues", "target_fps", "enabled",
+            "status", "status_message", "status_changed", "created", "updated",
         ]
-        read_only_fields = ["status", "status_message", "created", "updated"]
+        read_only_fields = ["status", "status_message", "status_changed", "created", "updated"]
+
