@@ -146,6 +146,18 @@ if EI_BACKEND not in ("local", "kubernetes"):
     raise environ.ImproperlyConfigured(f"EI_BACKEND must be local or kubernetes, not {EI_BACKEND!r}")
 EI_K8S_NAMESPACE = env("EI_K8S_NAMESPACE", default="elastic-inference")
 EI_RECONCILE_INTERVAL = env.float("EI_RECONCILE_INTERVAL", default=30.0)
+# Kubernetes backend: in-cluster config, else KUBECONFIG / ~/.kube/config.
+EI_K8S_WORKER_IMAGE = env("EI_K8S_WORKER_IMAGE", default="elastic-inference/worker:latest")
+EI_K8S_IMAGE_PULL_POLICY = env("EI_K8S_IMAGE_PULL_POLICY", default="IfNotPresent")
+EI_K8S_CONTROL_PLANE_URL = env("EI_K8S_CONTROL_PLANE_URL", default="http://elastic-inference-controlplane:8000")
+# Secret (in EI_K8S_NAMESPACE) with keys redis-url and model-token, read by worker and producer pods.
+EI_K8S_WORKER_SECRET = env("EI_K8S_WORKER_SECRET", default="elastic-inference-worker")
+EI_K8S_WORKER_RESOURCES = {
+    "requests": {"cpu": env("EI_K8S_WORKER_CPU_REQUEST", default="500m"),
+                 "memory": env("EI_K8S_WORKER_MEMORY_REQUEST", default="512Mi")},
+    "limits": {"cpu": env("EI_K8S_WORKER_CPU_LIMIT", default="2"),
+               "memory": env("EI_K8S_WORKER_MEMORY_LIMIT", default="2Gi")},
+}
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "controlplane.orchestration.tasks.reconcile_fleet", "schedule": EI_RECONCILE_INTERVAL},
 }

@@ -6,19 +6,25 @@ from __future__ import annotations
 from django.db import transaction
 
 from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.orchestration.tasks import request_reconcile
 from controlplane.records import save_validated
 
 
 @transaction.atomic
 def inference_service_create(*, name: str, queue: str, model: InferenceModel, **fields) -> InferenceService:
-    return save_validated(InferenceService(name=name, queue=queue, model=model, **fields))
+    row = save_validated(InferenceService(name=name, queue=queue, model=model, **fields))
+    request_reconcile()
+    return row
 
 
 @transaction.atomic
 def inference_service_update(*, service: InferenceService, **changes) -> InferenceService:
-    return save_validated(service, changes)
+    row = save_validated(service, changes)
+    request_reconcile()
+    return row
 
 
 @transaction.atomic
 def inference_service_delete(*, service: InferenceService) -> None:
     service.delete()
+    request_reconcile()

@@ -26,6 +26,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from controlplane.inference.models import InferenceModel
+from controlplane.orchestration.tasks import request_reconcile
 from inference_worker import decoders
 from inference_worker.decoders.common import describe, dims
 from inference_worker.engine import Engine
@@ -239,4 +240,5 @@ def model_validate(*, model_id: int) -> InferenceModel | None:
     finally:
         now = timezone.now()
         rows.update(**{"measured_fps": None, "input_shape": None, **outcome}, validated_at=now, updated=now)
+        request_reconcile()  # services waiting for this model deploy now, or show why they cannot
     return rows.first()

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from controlplane.config.admin import ServiceAdmin
 from controlplane.scaling import services
-from controlplane.scaling.models import ScalingPolicy
+from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
 @admin.register(ScalingPolicy)
@@ -21,3 +21,20 @@ class PolicyAdmin(ServiceAdmin):
     list_filter = ["metric"]
     search_fields = ["name"]
     readonly_fields = ["created", "updated"]
+
+
+@admin.register(ScalingEvent)
+class ScalingEventAdmin(admin.ModelAdmin):
+    """Read-only: events are facts recorded by the autoscaler and the reconciler."""
+
+    list_display = ["time", "service_name", "backend", "from_replicas", "to_replicas", "metric", "metric_value",
+                    "target_value", "reason"]
+    list_filter = ["backend", "service_name"]
+    search_fields = ["service_name", "reason"]
+    date_hierarchy = "time"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

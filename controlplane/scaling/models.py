@@ -38,3 +38,27 @@ class ScalingPolicy(models.Model):
     def clean(self):
         if self.min_replicas and self.max_replicas and self.min_replicas > self.max_replicas:
             raise ValidationError({"min_replicas": "Must not exceed max_replicas."})
+
+
+class ScalingEvent(models.Model):
+    """One scaling decision: the local autoscaler's, or an HPA change the reconciler observed. Kept so that
+    every step can be explained afterwards: what the metric was, against which target, and why."""
+
+    service = models.ForeignKey(
+        "inference.InferenceService", on_delete=models.SET_NULL, null=True, blank=True, related_name="scaling_events"
+    )
+    service_name = models.CharField(max_length=64, help_text="Kept when the service is deleted or renamed.")
+    time = models.DateTimeField(db_index=True)
+    backend = models.CharField(max_length=16)
+    metric = models.CharField(max_length=16, blank=True)
+    metric_value = models.FloatField(null=True, blank=True, help_text="Average per replica when it was decided.")
+    target_value = models.FloatField(null=True, blank=True)
+    from_replicas = models.PositiveIntegerField()
+    to_replicas = models.PositiveIntegerField()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service_name}: {self.from_replicas} -> {self.to_replicas} at {self.time:%Y-%m-%d %H:%M:%S}"

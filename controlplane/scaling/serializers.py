@@ -4,7 +4,7 @@
 from rest_framework import serializers
 
 from controlplane.names import wire_name
-from controlplane.scaling.models import ScalingPolicy
+from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
 class PolicySerializer(serializers.ModelSerializer):
@@ -19,3 +19,14 @@ class PolicySerializer(serializers.ModelSerializer):
     def validate_name(self, value: str) -> str:
         wire_name(value)  # a slug may start with '-' or '_'; a name in the fleet may not
         return value
+
+
+class ScalingEventSerializer(serializers.ModelSerializer):
+    service = serializers.CharField(source="service_name")
+
+    class Meta:
+        model = ScalingEvent
+        fields = [
+            "id", "time", "service", "backend", "metric", "metric_value", "target_value",
+            "from_replicas", "to_replicas", "reason",
+        ]

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
+from controlplane.orchestration.tasks import request_reconcile
 from controlplane.records import save_validated
-from controlplane.scaling.models import ScalingPolicy
+from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
 @transaction.atomic
@@ -16,10 +18,26 @@ def policy_create(*, name: str, **fields) -> ScalingPolicy:
 
 @transaction.atomic
 def policy_update(*, policy: ScalingPolicy, **changes) -> ScalingPolicy:
-    return save_validated(policy, changes)
+    row = save_validated(policy, changes)
+    request_reconcile()
+    return row
 
 
 @transaction.atomic
 def policy_delete(*, policy: ScalingPolicy) -> None:
     """Refused with ``ProtectedError`` while an inference service uses the policy."""
     policy.delete()
+
+
+def scaling_event_record(
+    *, service_name: str, backend: str, from_replicas: int, to_replicas: int, metric: str = "",
+    metric_value: float | None = None, target_value: float | None = None, reason: str = "", time=None,
+) -> ScalingEvent:
+    """Store one scaling step; the service row is linked while it exists under that name."""
+    from controlplane.inference.models import InferenceService  # inference depends on scaling, not back
+
+    return ScalingEvent.objects.create(
+        service=InferenceService.objects.filter(name=service_name).first(), service_name=service_name,
+        time=time or timezone.now(), backend=backend, metric=metric, metric_value=metric_value,
+        target_value=target_value, from_replicas=from_replicas, to_replicas=to_replicas, reason=reason,
+    )

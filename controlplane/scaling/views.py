@@ -1,11 +1,13 @@
 """Scaling policy records over HTTP."""
 
+import django_filters
 from rest_framework import viewsets
 
 from controlplane.names import wire_name_in_url
 from controlplane.scaling import services
-from controlplane.scaling.selectors import policy_list
-from controlplane.scaling.serializers import PolicySerializer
+from controlplane.scaling.models import ScalingEvent
+from controlplane.scaling.selectors import policy_list, scaling_event_list
+from controlplane.scaling.serializers import PolicySerializer, ScalingEventSerializer
 
 
 class PolicyViewSet(viewsets.ModelViewSet):
@@ -29,3 +31,23 @@ class PolicyViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.policy_delete(policy=instance)
+
+
+class ScalingEventFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service_name")
+    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+
+    class Meta:
+        model = ScalingEvent
+        fields = ["service", "backend", "since"]
+
+
+class ScalingEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every scaling step, newest first: ``?service=<name>&since=<ISO time>``."""
+
+    serializer_class = ScalingEventSerializer
+    filterset_class = ScalingEventFilter
+    ordering_fields = ["time"]
+
+    def get_queryset(self):
+        return scaling_event_list()

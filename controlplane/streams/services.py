@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from controlplane.orchestration.tasks import request_reconcile
 from controlplane.records import save_validated
 from controlplane.streams.models import Stream
 
 
 @transaction.atomic
 def stream_create(*, name: str, source_kind: str, queue: str, **fields) -> Stream:
-    return save_validated(Stream(name=name, source_kind=source_kind, queue=queue, **fields))
+    row = save_validated(Stream(name=name, source_kind=source_kind, queue=queue, **fields))
+    request_reconcile()
+    return row
 
 
 @transaction.atomic
 def stream_update(*, stream: Stream, **changes) -> Stream:
-    return save_validated(stream, changes)
+    row = save_validated(stream, changes)
+    request_reconcile()
+    return row
 
 
 @transaction.atomic
 def stream_delete(*, stream: Stream) -> None:
     stream.delete()
+    request_reconcile()

@@ -1,0 +1,46 @@
+"""``manage.py supervise``: run the local backend's processes until SIGTERM or Ctrl-C."""
+
+import logging
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from controlplane.orchestration.supervisor import AnotherSupervisor, Supervisor
+from controlplane.orchestration.tasks import request_reconcile
+from controlplane.scaling.services import scaling_event_record
+from controlplane.telemetry.redis import get_redis
+from inference_worker.runtime import StopFlag
+
+log = logging.getLogger("supervisor")
+
+
+class Command(BaseCommand):
+    help = "Run workers and producers on this machine as the local backend's units say, and autoscale them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--autoscale-interval", type=float, default=5.0, help="seconds between scaling decisions")
+        parser.add_argument("--grace", type=float, default=30.0, help="seconds a process gets to stop before SIGKILL")
+
+    def handle(self, *args, autoscale_interval: float, grace: float, **options):
+        stop = StopFlag().install()
+        supervisor = Supervisor(
+            get_redis(), redis_url=settings.REDIS_URL, media_root=settings.MEDIA_ROOT, cwd=str(settings.BASE_DIR),
+            autoscale_interval=autoscale_interval, grace=grace, on_scale=self._record, on_status_change=self._nudge,
+        )
+        try:
+            supervisor.run(stop)
+        except AnotherSupervisor as exc:
+            raise CommandError(str(exc)) from None
+
+    @staticmethod
+    def _record(**event) -> None:
+        try:
+            scaling_event_record(backend="local", **event)
+        except Exception as exc:  # the database being busy or gone must not stop the fleet
+            log.warning("supervisor: could not store a scaling event (%s): %s", exc, event)
+        request_reconcile()
+
+    @staticmethod
+    def _nudge() -> None:
+        """Status changed: let the reconciler copy it onto the rows now rather than at the next beat."""
+        request_reconcile()
