@@ -97,11 +97,11 @@ class InferenceService(models.Model):
     # Written by the reconciler only: what the backend reports.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
-    status_changed = models.DateTimeField(null=True, blank=True)
-    replicas_desired = models.PositiveIntegerField(null=True, blank=True, help_text="What the autoscaler wants.")
-    replicas_current = models.PositiveIntegerField(null=True, blank=True, help_text="Workers that exist.")
-    replicas_ready = models.PositiveIntegerField(null=True, blank=True, help_text="Workers doing work.")
-    conditions = models.JSONField(default=list, blank=True, help_text="The backend's conditions, e.g. the HPA's.")
+    status_changed = models.DateTimeField(null=True, blank=True, editable=False)
+    replicas_desired = models.PositiveIntegerField(null=True, blank=True, help_text="What the autoscaler wants.", editable=False)
+    replicas_current = models.PositiveIntegerField(null=True, blank=True, help_text="Workers that exist.", editable=False)
+    replicas_ready = models.PositiveIntegerField(null=True, blank=True, help_text="Workers doing work.", editable=False)
+    conditions = models.JSONField(default=list, blank=True, help_text="The backend's conditions, e.g. the HPA's.", editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

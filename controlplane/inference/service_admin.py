@@ -15,12 +15,21 @@ class InferenceServiceAdmin(ServiceAdmin):
     service_update = staticmethod(service_ops.inference_service_update)
     service_delete = staticmethod(service_ops.inference_service_delete)
 
-    list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "updated"]
+    list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "replicas", "updated"]
     list_filter = ["status", "enabled", "device", "model", "scaling_policy"]
     list_select_related = ["model", "scaling_policy"]
     search_fields = ["name", "queue"]
-    readonly_fields = ["status", "status_message", "created", "updated"]
+    readonly_fields = [
+        "status", "status_message", "status_changed", "replicas_desired", "replicas_current", "replicas_ready",
+        "conditions", "created", "updated",
+    ]
     actions = ["enable", "disable"]
+
+    @admin.display(description="ready / desired")
+    def replicas(self, service: InferenceService) -> str:
+        if service.replicas_desired is None:
+            return "-"
+        return f"{service.replicas_ready or 0} / {service.replicas_desired}"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "model":  # as in the API: a model that failed validation would crash the workers

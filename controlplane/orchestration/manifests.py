@@ -114,15 +114,16 @@ def model_args(model: ModelRef, control_plane_url: str) -> list[str]:
     """``--model`` and, for an uploaded model, where the pod downloads it and the checksums it verifies."""
     if model.builtin:
         return ["--model", model.builtin]
-    files = f"{control_plane_url.rstrip('/')}/api/models/{model.model_id}/files"
-    args = ["--model", f"{files}/{_basename(model.file)}", "--model-sha256", model.file_sha256]
+    args = ["--model", _file_url(control_plane_url, model.model_id, model.file), "--model-sha256", model.file_sha256]
     if model.weights:
-        args += ["--weights-url", f"{files}/{_basename(model.weights)}", "--weights-sha256", model.weights_sha256]
+        args += ["--weights-url", _file_url(control_plane_url, model.model_id, model.weights),
+                 "--weights-sha256", model.weights_sha256]
     return args
 
 
-def _basename(storage_name: str) -> str:
-    return storage_name.rsplit("/", 1)[-1]
+def _file_url(control_plane_url: str, model_id: int, storage_name: str) -> str:
+    """The route ``/api/models/<pk>/files/<filename>/``, slash included: no redirect on the way."""
+    return f"{control_plane_url.rstrip('/')}/api/models/{model_id}/files/{storage_name.rsplit('/', 1)[-1]}/"
 
 
 def worker_args(pool: WorkerPool, control_plane_url: str) -> list[str]:
@@ -172,7 +173,7 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
         "command": ["python", "-m", "inference_worker"],
         "args": worker_args(pool, config.control_plane_url),
         "env": env,
-        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 5},
         # a model download or conversion may take minutes before the metrics endpoint answers
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
@@ -214,7 +215,8 @@ def metrics_service(pool: WorkerPool) -> dict:
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(pool),
-            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics"}],
+            # protocol is a list key: server-side apply on 1.20 refuses a port without it
+            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
         },
     }
 

@@ -50,10 +50,10 @@ class Autoscaler:
             desired = up_floor
         if desired > down_ceiling:
             desired = down_ceiling
-        if desired > current and up_floor < raw:
-            why += f" (held to {desired} by the {up_window:g} s scale-up window)"
-        elif desired < current and down_ceiling > raw:
-            why += f" (held to {desired} by the {down_window:g} s scale-down window)"
+        if raw > max(desired, current):
+            why += f" (held at {desired} by the {up_window:g} s scale-up window)"
+        elif raw < min(desired, current):
+            why += f" (held at {desired} by the {down_window:g} s scale-down window)"
         if desired > max_replicas:
             desired, why = max_replicas, why + f"; capped at the maximum of {max_replicas}"
         elif desired < min_replicas:

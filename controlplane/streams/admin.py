@@ -17,5 +17,5 @@ class StreamAdmin(ServiceAdmin):
     list_display = ["name", "source_kind", "source", "queue", "target_fps", "enabled", "status", "updated"]
     list_filter = ["status", "enabled", "source_kind", "queue"]
     search_fields = ["name", "source", "queue"]
-    readonly_fields = ["status", "status_message", "created", "updated"]
+    readonly_fields = ["status", "status_message", "status_changed", "created", "updated"]
     actions = ["enable", "disable"]

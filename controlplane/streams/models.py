@@ -54,7 +54,7 @@ class Stream(models.Model):
     # Written by the reconciler only.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True)
-    status_changed = models.DateTimeField(null=True, blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -70,6 +70,8 @@ class Stream(models.Model):
 
     def clean(self):
         """Refuse a source its kind's producer could never open, so the mistake shows when it is typed."""
+        if self.extra_queues is None:  # an empty admin field
+            self.extra_queues = []
         if not isinstance(self.extra_queues, list) or not all(
             isinstance(q, str) and valid_name(q) for q in self.extra_queues
         ):

@@ -120,8 +120,21 @@ def _observe_autoscaler(observed: Observed, status: dict) -> None:
         observed.desired = status.get("desiredReplicas")
     else:
         observed.desired = None
-        observed.message = f"the HorizontalPodAutoscaler cannot compute a replica count: {active['message']}"
+        observed.message = active["message"]  # e.g. the HPA was unable to compute the replica count: ...
     observed.scaling = {"metric_value": _metric_value(status), "reason": _scaling_reason(conditions)}
+
+
+class _Configuration(client.Configuration):
+    """kubernetes 36.0.0 sends a bearer token only from ``api_key["BearerToken"]`` while its own config
+    loaders write ``api_key["authorization"]`` (kubernetes-client/python#2582): read either, through the
+    loaders' refresh hook, so rotated in-cluster tokens are picked up."""
+
+    def auth_settings(self):
+        settings = super().auth_settings()
+        if settings or "authorization" not in self.api_key:
+            return settings
+        token = self.get_api_key_with_prefix("authorization")
+        return {"BearerToken": {"type": "api_key", "in": "header", "key": "authorization", "value": token}}
 
 
 class KubernetesBackend:
@@ -142,7 +155,7 @@ class KubernetesBackend:
         """In a pod, the service account's credentials; elsewhere the kubeconfig (KUBECONFIG or ~/.kube/config)."""
         from django.conf import settings
 
-        configuration = client.Configuration()
+        configuration = _Configuration()
         try:
             if os.environ.get("KUBERNETES_SERVICE_HOST"):
                 config.load_incluster_config(client_configuration=configuration)

@@ -23,8 +23,8 @@ def test_create_read_update_delete_by_name(api):
     created = api.post(STREAMS, STREET, format="json")
     assert created.status_code == 201, created.content
     assert created.json() == {
-        **STREET, "target_fps": 15, "enabled": True, "status": "pending", "status_message": "",
-        "created": created.json()["created"], "updated": created.json()["updated"],
+        **STREET, "extra_queues": [], "target_fps": 15, "enabled": True, "status": "pending", "status_message": "",
+        "status_changed": None, "created": created.json()["created"], "updated": created.json()["updated"],
     }
 
     assert api.get(f"{STREAMS}street/").json()["source"] == STREET["source"]
@@ -42,6 +42,14 @@ def test_create_read_update_delete_by_name(api):
     assert missing.json()["error"]["status"] == 404
 
 
+def test_one_stream_feeds_several_queues(api):
+    created = api.post(STREAMS, {**STREET, "extra_queues": ["face", "cars"]}, format="json")
+    assert created.status_code == 201, created.content
+    assert stream_get(name="street").queues == ["people", "face", "cars"]
+    refused = api.patch(f"{STREAMS}street/", {"extra_queues": ["no spaces"]}, format="json")
+    assert refused.status_code == 400 and "extra_queues" in refused.json()["error"]["fields"]
+
+
 def test_names_with_dots_are_addressable(api):
     make("lobby.cam-1")
     assert api.get(f"{STREAMS}lobby.cam-1/").json()["name"] == "lobby.cam-1"
@@ -49,7 +57,7 @@ def test_names_with_dots_are_addressable(api):
 
 
 def test_status_and_timestamps_are_read_only_and_unknown_fields_ignored(api):
-    response = api.post(STREAMS, {**STREET, "status": "running", "status_message": "x", "colour": "red"}, format="json")
+    response = api.post(STREAMS, {**STREET, "status": "ready", "status_message": "x", "colour": "red"}, format="json")
     assert response.status_code == 201, response.content
     assert (response.json()["status"], response.json()["status_message"]) == ("pending", "")
     assert "colour" not in response.json()
@@ -57,9 +65,9 @@ def test_status_and_timestamps_are_read_only_and_unknown_fields_ignored(api):
 
 def test_an_update_keeps_the_status_written_meanwhile():
     stream = make("door")
-    Stream.objects.filter(pk=stream.pk).update(status=Stream.Status.RUNNING)  # the reconciler, in between
+    Stream.objects.filter(pk=stream.pk).update(status=Stream.Status.READY)  # the reconciler, in between
     stream_update(stream=stream, target_fps=10)
-    assert (stream_get(name="door").status, stream_get(name="door").target_fps) == ("running", 10)
+    assert (stream_get(name="door").status, stream_get(name="door").target_fps) == ("ready", 10)
 
 
 @pytest.mark.parametrize("kind, source", [
@@ -145,12 +153,12 @@ def test_filters_search_and_ordering(api):
     make("a-cam", source_kind="camera", source="0", queue="face")
     make("b-file", source_kind="file", source="/v.mp4", queue="people", enabled=False)
     make("c-ext", queue="people")
-    Stream.objects.filter(name="c-ext").update(status=Stream.Status.RUNNING)
+    Stream.objects.filter(name="c-ext").update(status=Stream.Status.READY)
 
     assert names(api.get(STREAMS, {"queue": "people"})) == ["b-file", "c-ext"]
     assert names(api.get(STREAMS, {"enabled": "false"})) == ["b-file"]
     assert names(api.get(STREAMS, {"source_kind": "camera"})) == ["a-cam"]
-    assert names(api.get(STREAMS, {"status": "running"})) == ["c-ext"]
+    assert names(api.get(STREAMS, {"status": "ready"})) == ["c-ext"]
     assert names(api.get(STREAMS, {"search": "fil"})) == ["b-file"]
     assert names(api.get(STREAMS, {"ordering": "-name"})) == ["c-ext", "b-file", "a-cam"]
     assert "status" in field_errors(api.get(STREAMS, {"status": "sleeping"}))

@@ -1,0 +1,53 @@
+"""Fixtures for the orchestration tests: the local backend on the session's Redis, and the supervisor as
+a real process that sees the test database."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.support import Proc, wait_until
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for processes a test starts (needs ``transaction=True``)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def local_backend(redis_url):
+    from controlplane.orchestration.backends.local import LocalBackend
+    from controlplane.telemetry.redis import get_redis
+
+    return LocalBackend(get_redis())
+
+
+@pytest.fixture
+def people_model(db):
+    from controlplane.inference.models import InferenceModel
+
+    return InferenceModel.objects.get(builtin="builtin:people")
+
+
+@pytest.fixture
+def supervisor(redis_url, tmp_path):
+    """``manage.py supervise`` running against the test Redis and database; stopped (and checked to stop
+    cleanly, leaving no child behind) after the test."""
+    from controlplane.orchestration import local_store
+    from controlplane.telemetry.redis import get_redis
+
+    env = {"REDIS_URL": redis_url, "DATABASE_URL": database_url(), "EI_DATA_DIR": str(tmp_path)}
+    proc = Proc([sys.executable, "manage.py", "supervise", "--autoscale-interval", "1", "--grace", "10"],
+                tmp_path / "supervisor.log", env)
+    wait_until(lambda: get_redis().exists(local_store.SUPERVISOR) or proc.popen.poll() is not None, 60, "the supervisor")
+    assert proc.popen.poll() is None, proc.output()
+    yield proc
+    code = proc.terminate(60)
+    assert code == 0, proc.output()[-3000:]
+    assert "supervisor: stopped" in proc.output()
