@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.kube.fixtures import kube_api, kube_cluster, kube_namespace  # noqa: F401 (fixtures)
 from tests.support import free_port, pings, redis_server_command, wait_until
 
 _server: dict = {}
