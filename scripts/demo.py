@@ -1,8 +1,10 @@
 """``make demo``: the whole system on one machine, as child processes of this script.
 
-Redis, the control plane (Daphne: API, admin, websockets), the relay, a Celery worker, a people and a
-face worker, a producer looping a street video, and a live line per second with each worker's figures.
-Ctrl-C stops everything cleanly, clients before Redis.
+Redis, the control plane (Daphne: API, admin, websockets), the relay, Celery (worker and beat: model
+validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
+looping a street video into the people and face queues, and a worker pool per service that grows and
+shrinks with the load. Then a live line per second with each worker's figures. Ctrl-C stops everything
+cleanly, clients before Redis.
 """
 
 from __future__ import annotations
@@ -137,19 +139,20 @@ def main() -> int:
         password = admin_password()
         print("demo: preparing the database and the built-in models (first run: a few seconds)", flush=True)
         fleet.run([py, "manage.py", "migrate", "--noinput", "-v", "0"])
-        fleet.run([py, "scripts/demo_records.py", "--admin", ADMIN_USER, "--password", password])
+        fleet.run([py, "scripts/demo_records.py", "--admin", ADMIN_USER, "--password", password, "--clip", str(clip)])
+        fleet.run([py, "manage.py", "reconcile"])
         fleet.start("control plane", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(http_port), "--access-log", str(RUN / "access.log"),
                                       "controlplane.config.asgi:application"])
         fleet.start("relay", [py, "manage.py", "relay"])
-        fleet.start("celery", [py, "-m", "celery", "-A", "controlplane", "--quiet", "worker", "--pool", "solo", "-l", "warning"])
-        fleet.start("worker people", [py, "-m", "inference_worker", "--queue", "people", "--model", "builtin:people", "--metrics-port", str(free_port(8001))])
-        fleet.start("worker face", [py, "-m", "inference_worker", "--queue", "face", "--model", "builtin:face", "--metrics-port", str(free_port(8002))])
+        fleet.start("celery", [py, "-m", "celery", "-A", "controlplane", "--quiet", "worker", "--beat", "--pool", "solo",
+                               "-l", "warning", "--schedule", str(RUN / "celerybeat-schedule")])
+        fleet.start("supervisor", [py, "manage.py", "supervise"])
         wait_for("the workers", lambda: len(live_workers(redis.Redis.from_url(redis_url))) >= 2)
-        fleet.start("producer", [py, "-m", "producers", "file", str(clip), "--stream", "street", "--queue", "people", "--queue", "face", "--loop"])
         base = f"http://127.0.0.1:{http_port}"
         wait_for("the control plane", lambda: http_ok(f"{base}/api/schema/"), 60)
         print(
-            f"\ndemo: up. Redis {redis_url}; stream 'street' ({clip.name}) -> queues people and face\n"
+            f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, Celery (worker + beat) and the supervisor,\n"
+            f"  which runs the stream 'street' ({clip.name}) into the queues people and face and a worker pool per queue\n"
             f"  admin     {base}/admin/    log in as {ADMIN_USER} / {password}\n"
             f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"
             f"  live      ws://127.0.0.1:{http_port}/ws/streams/street/   metrics {base}/metrics\n"

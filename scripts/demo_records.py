@@ -1,5 +1,6 @@
 """The demo's records, made idempotently through the service functions: an admin, a policy, the street
-stream and the people and face services; then the built-in models are validated if they are not yet."""
+stream (a video file played into the people and face queues) and the people and face services; then the
+built-in models are validated if they are not yet."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from controlplane.inference.service_ops import inference_service_create  # noqa:
 from controlplane.scaling.models import ScalingPolicy  # noqa: E402
 from controlplane.scaling.services import policy_create  # noqa: E402
 from controlplane.streams.models import Stream  # noqa: E402
-from controlplane.streams.services import stream_create  # noqa: E402
+from controlplane.streams.services import stream_create, stream_update  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--admin", required=True)
     p.add_argument("--password", required=True)
+    p.add_argument("--clip", required=True, help="the street video the demo stream plays")
     args = p.parse_args()
 
     admin, created = User.objects.get_or_create(username=args.admin, defaults={"is_staff": True, "is_superuser": True})
@@ -41,10 +43,12 @@ def main() -> None:
         name="default", min_replicas=1, max_replicas=3, metric=ScalingPolicy.Metric.SCALE_RATIO, target_value=1.0,
         scale_down_window_seconds=60,
     )
-    if not Stream.objects.filter(name="street").exists():
-        stream_create(
-            name="street", source_kind=Stream.SourceKind.EXTERNAL, source="", queue="people", target_fps=10,
-        )
+    street = {"source_kind": Stream.SourceKind.FILE, "source": args.clip, "queue": "people", "extra_queues": ["face"]}
+    stream = Stream.objects.filter(name="street").first()
+    if stream is None:
+        stream_create(name="street", target_fps=10, **street)
+    elif any(getattr(stream, field) != value for field, value in street.items()):
+        stream_update(stream=stream, **street)  # e.g. the clip moved, or an older demo's external stream
     for queue, builtin in (("people", "builtin:people"), ("face", "builtin:face")):
         if not InferenceService.objects.filter(queue=queue).exists():
             model = InferenceModel.objects.get(builtin=builtin)

@@ -196,6 +196,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Services and streams share one set of fleet states; models have their own.
+    "ENUM_NAME_OVERRIDES": {
+        "FleetStatusEnum": "controlplane.inference.models.InferenceService.Status",
+        "ModelStatusEnum": "controlplane.inference.models.InferenceModel.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "controlplane.config.schema.add_error_responses",

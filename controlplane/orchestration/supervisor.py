@@ -34,6 +34,9 @@ log = logging.getLogger("supervisor")
 MAX_BACKOFF = 60.0
 HEALTHY_UPTIME = 60.0  # a process that ran this long before dying starts its backoff afresh
 CRASH_LOOP_UPTIME = 10.0  # a restarted process counts as failing until it has run this long
+# A worker's first seconds say little about the load: it drops the frames that aged in the queue while its
+# model loaded. Like the HPA's initial readiness delay, its readings count only after this many seconds.
+WARMUP = 10.0
 HEARTBEAT_FIELD = {"scale_ratio": "scale_ratio", "drop_fps": "drop_fps", "infer_fps": "infer_fps"}
 
 
@@ -220,8 +223,9 @@ class Supervisor:
     def _autoscale(self, pool: Pool, heartbeats: dict[str, dict], now: float) -> None:
         policy = pool.unit.autoscale
         ids = {worker_id(pool.unit, index) for index in range(pool.replicas)}
-        reporting = [heartbeats[i] for i in ids if i in heartbeats]
-        if not reporting:  # still starting: no reading to act on (the HPA skips pods that are not ready)
+        settled = time.time() - WARMUP
+        reporting = [heartbeats[i] for i in ids if i in heartbeats and heartbeats[i].get("started_at", 0) <= settled]
+        if not reporting:  # still starting: no reading to act on
             return
         pool.last_scaled = now
         if policy.metric == "cpu":
