@@ -20,7 +20,14 @@ def _name(value: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m inference_worker", description="OpenVINO inference worker")
     p.add_argument("--queue", type=_name, default=os.environ.get("EI_QUEUE"), help="frame queue to serve [EI_QUEUE]")
-    p.add_argument("--model", default=env("EI_MODEL", ""), help="builtin:face, builtin:people or a model file (.xml, .onnx, .tflite, .pb) [EI_MODEL]")
+    p.add_argument("--model", default=env("EI_MODEL", ""),
+                   help="builtin:face, builtin:people, a model file (.xml, .onnx, .tflite, .pb) or its http(s) URL [EI_MODEL]")
+    p.add_argument("--model-sha256", default=env("EI_MODEL_SHA256", ""),
+                   help="sha256 of the file at a --model URL; the download must match [EI_MODEL_SHA256]")
+    p.add_argument("--weights-url", default=env("EI_WEIGHTS_URL", ""),
+                   help="URL of the .bin of an IR .xml given by URL [EI_WEIGHTS_URL]")
+    p.add_argument("--weights-sha256", default=env("EI_WEIGHTS_SHA256", ""),
+                   help="sha256 of the file at --weights-url [EI_WEIGHTS_SHA256]")
     p.add_argument("--format", choices=("auto", "ssd", "tf_od", "blazeface", "yolo"), default=env("EI_FORMAT", "auto"),
                    help="output family; auto tells it from the model [EI_FORMAT]")
     p.add_argument("--labels", default=env("EI_LABELS", ""), help="comma-separated label names by class id [EI_LABELS]")
@@ -33,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--metrics-window", type=float, default=float(env("EI_METRICS_WINDOW", "5")), help="sliding window of the gauges, seconds [EI_METRICS_WINDOW]")
     p.add_argument("--result-maxlen", type=int, default=int(env("EI_RESULT_MAXLEN", "100")), help="results kept per stream [EI_RESULT_MAXLEN]")
     p.add_argument("--worker-id", type=_name, default=os.environ.get("EI_WORKER_ID"), help="default: host-pid [EI_WORKER_ID]")
-    p.add_argument("--cache-dir", type=Path, default=None, help="converted-model cache [EI_CACHE_DIR]")
+    p.add_argument("--cache-dir", type=Path, default=None, help="converted and downloaded models [EI_CACHE_DIR]")
     p.add_argument("--redis", default=env("REDIS_URL", DEFAULT_REDIS_URL), help="[REDIS_URL]")
     args = p.parse_args(argv)
     if not args.queue or not args.model:
@@ -57,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     from prometheus_client import start_http_server
 
     from inference_worker.engine import Engine
-    from inference_worker.model_store import ModelError, load_model, openvino_error
+    from inference_worker.model_fetch import TOKEN_ENV, local_model
+    from inference_worker.model_store import ModelError, default_cache_dir, load_model, openvino_error
     from inference_worker.worker import Worker, WorkerConfig, default_worker_id
 
     core = ov.Core()
     try:
-        loaded = load_model(core, args.model, args.cache_dir)
+        model = local_model(
+            args.model, sha256=args.model_sha256, weights_url=args.weights_url, weights_sha256=args.weights_sha256,
+            cache_dir=args.cache_dir or default_cache_dir(), token=os.environ.get(TOKEN_ENV, ""),
+        )
+        loaded = load_model(core, model, args.cache_dir)
         labels = tuple(label.strip() for label in args.labels.split(",")) if args.labels else ()
 
         def engine_factory(on_result):
