@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,6 +31,33 @@ log = logging.getLogger("ei.worker")
 
 HEARTBEAT_SECONDS = 1.0
 SHUTDOWN_GRACE = 10.0
+
+
+class InOrder:
+    """Passes results on in the order their frames were submitted. With several infer requests in flight
+    a later frame can finish first; consumers of a stream expect each frame after the one before it."""
+
+    def __init__(self, release: Callable[[object], None]):
+        self._release = release
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._next = 0
+        self._held: dict[int, object | None] = {}
+
+    def ticket(self) -> int:
+        """Called by the one thread that submits, in submission order."""
+        self._issued += 1
+        return self._issued - 1
+
+    def done(self, ticket: int, item: object | None) -> None:
+        """``item`` is None for a frame with nothing to publish (its inference failed)."""
+        with self._lock:
+            self._held[ticket] = item
+            while self._next in self._held:
+                ready = self._held.pop(self._next)
+                self._next += 1
+                if ready is not None:
+                    self._release(ready)
 
 
 @dataclass(frozen=True)
@@ -75,6 +103,7 @@ class Worker:
         self.metrics = WorkerMetrics(queue=config.queue, window=window)
         self.engine: Engine = engine_factory(self._on_result)
         self.results: queue_mod.Queue = queue_mod.Queue()
+        self._in_order = InOrder(self.results.put)
         self.reject_log = RejectLog()
         self.started_at = time.time()
         self._publisher = threading.Thread(target=self._publish_loop, name="publisher", daemon=True)
@@ -145,7 +174,12 @@ class Worker:
             self._reject(frame.stream, "corrupt-jpeg", f"stream {frame.stream} seq {frame.seq}: {exc}")
             return
         self.metrics.started()
-        self.engine.submit(prepared, frame)
+        ticket = self._in_order.ticket()
+        try:
+            self.engine.submit(prepared, (ticket, frame))
+        except BaseException:
+            self._in_order.done(ticket, None)
+            raise
 
     def _reject(self, stream: str | None, kind: str, detail: str) -> None:
         self.metrics.rejected(stream)
@@ -161,9 +195,11 @@ class Worker:
 
     # -- results ----------------------------------------------------------------------------------
 
-    def _on_result(self, frame: protocol.Frame, detections: list[dict] | None, infer_seconds: float) -> None:
+    def _on_result(self, userdata: tuple[int, protocol.Frame], detections: list[dict] | None, infer_seconds: float) -> None:
+        ticket, frame = userdata
         if detections is None:
             self.metrics.failed(frame.stream)
+            self._in_order.done(ticket, None)
             return
         done = time.time()
         meta = protocol.result_meta(
@@ -171,7 +207,7 @@ class Worker:
             worker=self.config.worker_id, ts_done=round(done, 6), detections=detections,
         )
         self.metrics.inferred(frame.stream, infer_seconds, done - frame.ts)
-        self.results.put((frame.stream, protocol.encode_result(meta, frame.data)))
+        self._in_order.done(ticket, (frame.stream, protocol.encode_result(meta, frame.data)))
 
     def _publish_loop(self) -> None:
         """Write results in batches; keep them across a Redis outage rather than lose them.
