@@ -20,7 +20,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.requirements.sha256
-wanted=$(cat requirements.txt requirements-dev.txt requirements-models.txt | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements.txt requirements-dataplane.txt requirements-dev.txt requirements-models.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
   echo "setup: .venv is up to date"
   exit 0

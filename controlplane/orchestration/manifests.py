@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from controlplane.orchestration.units import Autoscale, ModelRef, Producer, Unit, WorkerPool, spec_hash, unit_key
+from controlplane.orchestration.commands import download_model_args, producer_args, worker_args
+from controlplane.orchestration.units import Autoscale, Producer, Unit, WorkerPool, spec_hash, unit_key
 
 FIELD_MANAGER = "elastic-inference-controlplane"
 PART_OF = "elastic-inference"
@@ -29,7 +30,6 @@ SPEC_HASH_ANNOTATION = "elastic-inference.io/spec-hash"
 OWNED_SELECTOR = f"{PART_OF_LABEL}={PART_OF},{MANAGED_BY_LABEL}={FIELD_MANAGER}"
 
 METRICS_PORT = 8000
-CACHE_DIR = "/tmp/ei-cache"
 RUN_AS_USER = 10001
 HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v2beta2")  # newest first; same fields in both
 POD_METRICS = {"scale_ratio": "ei_scale_ratio", "drop_fps": "ei_drop_fps", "infer_fps": "ei_infer_fps"}
@@ -99,7 +99,9 @@ def selector_labels(unit: Unit) -> dict[str, str]:
 
 
 def labels(unit: Unit, component: str) -> dict[str, str]:
-    return {**selector_labels(unit), COMPONENT_LABEL: component, PART_OF_LABEL: PART_OF, MANAGED_BY_LABEL: FIELD_MANAGER}
+    return {
+        **selector_labels(unit), COMPONENT_LABEL: component, PART_OF_LABEL: PART_OF, MANAGED_BY_LABEL: FIELD_MANAGER,
+    }
 
 
 def _metadata(unit: Unit, component: str, **annotations: str) -> dict:
@@ -108,43 +110,6 @@ def _metadata(unit: Unit, component: str, **annotations: str) -> dict:
         "labels": labels(unit, component),
         "annotations": {UNIT_ANNOTATION: unit_key(unit), **annotations},
     }
-
-
-def model_args(model: ModelRef, control_plane_url: str) -> list[str]:
-    """``--model`` and, for an uploaded model, where the pod downloads it and the checksums it verifies."""
-    if model.builtin:
-        return ["--model", model.builtin]
-    args = ["--model", _file_url(control_plane_url, model.model_id, model.file), "--model-sha256", model.file_sha256]
-    if model.weights:
-        args += ["--weights-url", _file_url(control_plane_url, model.model_id, model.weights),
-                 "--weights-sha256", model.weights_sha256]
-    return args
-
-
-def _file_url(control_plane_url: str, model_id: int, storage_name: str) -> str:
-    """The route ``/api/models/<pk>/files/<filename>/``, slash included: no redirect on the way."""
-    return f"{control_plane_url.rstrip('/')}/api/models/{model_id}/files/{storage_name.rsplit('/', 1)[-1]}/"
-
-
-def worker_args(pool: WorkerPool, control_plane_url: str) -> list[str]:
-    args = ["--queue", pool.queue, *model_args(pool.model, control_plane_url), "--format", pool.model.output_family]
-    if pool.model.labels:
-        args += ["--labels", ",".join(pool.model.labels)]
-    args += ["--device", pool.device, "--requests", str(pool.infer_requests)]
-    if pool.threshold is not None:
-        args += ["--threshold", str(pool.threshold)]
-    return args
-
-
-def producer_args(producer: Producer) -> list[str]:
-    if producer.source_kind == "camera":  # stored as "0" or "/dev/video0"
-        source = ["camera", "--device", re.sub(r"^/dev/video", "", producer.source)]
-    elif producer.source_kind == "file":
-        source = ["file", producer.source, "--loop"]
-    else:
-        source = ["url", producer.source]
-    queues = [arg for queue in producer.queues for arg in ("--queue", queue)]
-    return [*source, "--stream", producer.stream, *queues, "--fps", str(producer.fps)]
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict:
@@ -163,7 +128,6 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
     env += [
         {"name": "EI_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "EI_METRICS_PORT", "value": str(METRICS_PORT)},
-        {"name": "EI_CACHE_DIR", "value": CACHE_DIR},
     ]
     probe = {"httpGet": {"path": "/metrics", "port": "metrics"}}
     container = {
@@ -171,7 +135,7 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
         "image": config.image,
         "imagePullPolicy": config.pull_policy,
         "command": ["python", "-m", "inference_worker"],
-        "args": worker_args(pool, config.control_plane_url),
+        "args": worker_args(pool, download_model_args(pool.model, config.control_plane_url)),
         "env": env,
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "periodSeconds": 5},
@@ -179,19 +143,18 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
         "resources": config.resources,
-        "volumeMounts": [{"name": "cache", "mountPath": CACHE_DIR}],
         "securityContext": _CONTAINER_SECURITY,
     }
     pod = {
         "metadata": {
             "labels": labels(pool, "worker"),
             "annotations": {
-                "prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics",
+                "prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                "prometheus.io/path": "/metrics",
             },
         },
         "spec": {
             "containers": [container],
-            "volumes": [{"name": "cache", "emptyDir": {}}],
             "terminationGracePeriodSeconds": 30,  # the worker finishes its in-flight frames on SIGTERM
             "automountServiceAccountToken": False,
             "securityContext": _POD_SECURITY,

@@ -45,17 +45,16 @@ class Autoscaler:
             self._history.popleft()
         up_floor = min(r for t, r in self._history if t >= now - up_window)
         down_ceiling = max(r for t, r in self._history if t >= now - down_window)
-        desired, why = current, f"{metric:.2f} per replica against a target of {target:g}"
-        if desired < up_floor:
-            desired = up_floor
-        if desired > down_ceiling:
-            desired = down_ceiling
-        if raw > max(desired, current):
+        stabilized = min(max(current, up_floor), down_ceiling)
+        desired = min(max(stabilized, min_replicas), max_replicas)
+        wanted = min(max(raw, min_replicas), max_replicas)  # what the rule alone would do
+        why = f"{metric:.2f} per replica against a target of {target:g}"
+        if desired < wanted:
             why += f" (held at {desired} by the {up_window:g} s scale-up window)"
-        elif raw < min(desired, current):
+        elif desired > wanted:
             why += f" (held at {desired} by the {down_window:g} s scale-down window)"
-        if desired > max_replicas:
-            desired, why = max_replicas, why + f"; capped at the maximum of {max_replicas}"
-        elif desired < min_replicas:
-            desired, why = min_replicas, why + f"; raised to the minimum of {min_replicas}"
+        elif raw > max_replicas:
+            why += f"; capped at the maximum of {max_replicas}"
+        elif raw < min_replicas:
+            why += f"; raised to the minimum of {min_replicas}"
         return Decision(desired=desired, recommendation=raw, reason=why)

@@ -95,8 +95,9 @@ class Cluster:
             if controllers:  # Deployments get ReplicaSets and (Pending) Pods; HPAs get a status
                 spawn("kube-controller-manager", [
                     BIN / "kube-controller-manager", f"--kubeconfig={cluster.kubeconfig}", "--leader-elect=false",
-                    "--controllers=deployment,replicaset,horizontalpodautoscaling,garbagecollector",
+                    "--controllers=deployment,replicaset,horizontalpodautoscaling,garbagecollector,namespace",
                     "--horizontal-pod-autoscaler-sync-period=5s", "--bind-address=127.0.0.1", "--secure-port=0",
+                    "--port=0",  # no fixed insecure port: a second cluster on this machine must not collide
                 ])
         except BaseException:
             cluster.stop()

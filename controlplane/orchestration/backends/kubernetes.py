@@ -109,32 +109,35 @@ def observed_unit(objects: dict[str, dict]) -> Observed:
 
 def _observe_autoscaler(observed: Observed, status: dict) -> None:
     """The HPA's view. Its desiredReplicas starts at 0 and stays there while no metric can be read, so it
-    counts only once the HPA has computed a replica count (ScalingActive) or scaled at least once."""
-    conditions = [{k: c.get(k, "") for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []]
+    counts only once the HPA has scaled at least once or computed a replica count (ScalingActive)."""
+    conditions = [
+        {k: c.get(k, "") for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []
+    ]
     observed.conditions = conditions
-    active = next((c for c in conditions if c["type"] == "ScalingActive"), None)
-    if active is None:
+    if not conditions:
         observed.desired, observed.message = None, "waiting for the HorizontalPodAutoscaler's first status"
         return
-    if active["status"] == "True" or status.get("lastScaleTime"):
+    active = next((c for c in conditions if c["type"] == "ScalingActive"), {})
+    if status.get("lastScaleTime") or active.get("status") == "True":
         observed.desired = status.get("desiredReplicas")
     else:
-        observed.desired = None
-        observed.message = active["message"]  # e.g. the HPA was unable to compute the replica count: ...
+        observed.desired, observed.message = None, active.get("message", "")
     observed.scaling = {"metric_value": _metric_value(status), "reason": _scaling_reason(conditions)}
 
 
-class _Configuration(client.Configuration):
-    """kubernetes 36.0.0 sends a bearer token only from ``api_key["BearerToken"]`` while its own config
-    loaders write ``api_key["authorization"]`` (kubernetes-client/python#2582): read either, through the
-    loaders' refresh hook, so rotated in-cluster tokens are picked up."""
-
-    def auth_settings(self):
-        settings = super().auth_settings()
-        if settings or "authorization" not in self.api_key:
-            return settings
-        token = self.get_api_key_with_prefix("authorization")
-        return {"BearerToken": {"type": "api_key", "in": "header", "key": "authorization", "value": token}}
+def api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In a pod, the service account's credentials; elsewhere ``kubeconfig``, else KUBECONFIG, else
+    ~/.kube/config."""
+    configuration = client.Configuration()
+    try:
+        if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)
+        else:  # KUBECONFIG read now: the client fixes its default path when it is first imported
+            path = kubeconfig or os.environ.get("KUBECONFIG") or None
+            config.load_kube_config(config_file=path, client_configuration=configuration)
+    except (ConfigException, OSError) as exc:
+        raise BackendError(f"no Kubernetes credentials: {exc}") from exc
+    return client.ApiClient(configuration)
 
 
 class KubernetesBackend:
@@ -152,17 +155,8 @@ class KubernetesBackend:
 
     @classmethod
     def from_settings(cls) -> "KubernetesBackend":
-        """In a pod, the service account's credentials; elsewhere the kubeconfig (KUBECONFIG or ~/.kube/config)."""
         from django.conf import settings
 
-        configuration = _Configuration()
-        try:
-            if os.environ.get("KUBERNETES_SERVICE_HOST"):
-                config.load_incluster_config(client_configuration=configuration)
-            else:
-                config.load_kube_config(client_configuration=configuration)
-        except (ConfigException, OSError) as exc:
-            raise BackendError(f"no Kubernetes credentials: {exc}") from exc
         pod_config = PodConfig(
             image=settings.EI_K8S_WORKER_IMAGE,
             pull_policy=settings.EI_K8S_IMAGE_PULL_POLICY,
@@ -170,7 +164,7 @@ class KubernetesBackend:
             control_plane_url=settings.EI_K8S_CONTROL_PLANE_URL,
             resources=settings.EI_K8S_WORKER_RESOURCES,
         )
-        return cls(client.ApiClient(configuration), namespace=settings.EI_K8S_NAMESPACE, pod_config=pod_config)
+        return cls(api_client(), namespace=settings.EI_K8S_NAMESPACE, pod_config=pod_config)
 
     @property
     def hpa_api_version(self) -> str:
@@ -263,4 +257,5 @@ class KubernetesBackend:
                 f"Kubernetes refused to {what} in namespace {self.namespace}: {_api_reason(exc)}") from exc
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
-            raise BackendError(f"cannot reach the Kubernetes API at {self.api_client.configuration.host}: {reason}") from exc
+            host = self.api_client.configuration.host
+            raise BackendError(f"cannot reach the Kubernetes API at {host}: {reason}") from exc
