@@ -9,7 +9,9 @@ that imports ``kubernetes``.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -25,6 +27,8 @@ from controlplane.orchestration import manifests
 from controlplane.orchestration.backends.base import BackendError, Observed
 from controlplane.orchestration.manifests import FIELD_MANAGER, PodConfig
 from controlplane.orchestration.units import Unit
+
+log = logging.getLogger(__name__)
 
 KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler")
 REQUEST_TIMEOUT = 30  # seconds; a reconcile pass must not hang on a silent API server
@@ -137,6 +141,11 @@ def api_client(kubeconfig: str | None = None) -> client.ApiClient:
             config.load_kube_config(config_file=path, client_configuration=configuration)
     except (ConfigException, OSError) as exc:
         raise BackendError(f"no Kubernetes credentials: {exc}") from exc
+    if not configuration.verify_ssl:
+        # said once here rather than by urllib3 on every request of every pass
+        log.warning("TLS certificates of the Kubernetes API at %s are not verified (insecure-skip-tls-verify)",
+                    configuration.host)
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     return client.ApiClient(configuration)
 
 

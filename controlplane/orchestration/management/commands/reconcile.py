@@ -1,5 +1,7 @@
 """``manage.py reconcile``: one pass by hand, printing what it did."""
 
+import redis
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.orchestration.tasks import reconcile_exclusively
@@ -12,7 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=60, help="seconds to wait for a pass already running")
 
     def handle(self, *args, wait: float, **options):
-        reports = reconcile_exclusively(wait=wait)
+        try:
+            reports = reconcile_exclusively(wait=wait)
+        except redis.RedisError as exc:
+            raise CommandError(f"cannot take the reconcile lock: Redis at {settings.REDIS_URL} is unreachable ({exc})")
         if reports is None:
             raise CommandError(f"another reconcile pass held the lock for {wait:g} s")
         lines = [line for report in reports for line in report.lines()]
