@@ -3,6 +3,7 @@ a real process that sees the test database."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import pytest
@@ -30,8 +31,13 @@ def local_backend(redis_url):
 
 @pytest.fixture
 def people_model(db):
+    """The built-in people model. A transactional test empties the tables its migrations filled, so the
+    migration that registers the built-ins runs again (it is idempotent)."""
+    from django.apps import apps
+
     from controlplane.inference.models import InferenceModel
 
+    importlib.import_module("controlplane.inference.migrations.0002_builtin_models").register(apps, None)
     return InferenceModel.objects.get(builtin="builtin:people")
 
 

@@ -19,8 +19,7 @@ from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.support import VTEST, wait_until
 
-# The supervisor process reads and writes these rows; serialized_rollback keeps the built-in models.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)  # the supervisor process reads and writes these rows
 
 
 def workers(r, queue: str) -> dict[str, dict]:
