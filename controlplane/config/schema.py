@@ -35,7 +35,7 @@ BY_METHOD = {
     "patch": {"415": "Unsupported media type."},
     "delete": {"409": "Still used by other records."},
 }
-REDIS_BACKED = ("/api/workers/", "/api/metrics/")
+REDIS_BACKED = ("/api/workers/", "/api/metrics/", "/api/services/{name}/history/")
 
 
 def add_error_responses(result, generator, request, public):

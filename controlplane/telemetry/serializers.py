@@ -75,3 +75,23 @@ class StreamMetricsSerializer(serializers.Serializer):
 class FleetMetricsSerializer(serializers.Serializer):
     services = ServiceMetricsSerializer(many=True)
     streams = StreamMetricsSerializer(many=True)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(
+        required=False, default=10, min_value=1, max_value=30, help_text="How far back, in minutes."
+    )
+
+
+class HistorySampleSerializer(serializers.Serializer):
+    t = serializers.FloatField(help_text="When it was taken, in seconds since the epoch.")
+    replicas = serializers.IntegerField(help_text="Live workers on the queue.")
+    infer_fps = serializers.FloatField(help_text="Sum over the workers.")
+    drop_fps = serializers.FloatField(help_text="Sum over the workers.")
+    scale_ratio = serializers.FloatField(help_text="Mean over the workers; 0 with none.")
+
+
+class ServiceHistorySerializer(serializers.Serializer):
+    service = serializers.CharField()
+    interval_seconds = serializers.IntegerField(help_text="Seconds between samples; missed beats leave gaps.")
+    samples = HistorySampleSerializer(many=True, help_text="Oldest first.")
