@@ -1,5 +1,7 @@
 """Scaling policy records over HTTP."""
 
+from datetime import timezone as dt_timezone
+
 import django_filters
 from rest_framework import viewsets
 
@@ -35,11 +37,15 @@ class PolicyViewSet(viewsets.ModelViewSet):
 
 class ScalingEventFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(field_name="service_name")
-    since = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte")
+    since = django_filters.IsoDateTimeFilter(method="filter_since")
 
     class Meta:
         model = ScalingEvent
         fields = ["service", "backend", "since"]
+
+    def filter_since(self, queryset, name, value):
+        # In UTC: PostgreSQL refuses offsets beyond its range (e.g. +21:51) that ISO 8601 allows.
+        return queryset.filter(time__gte=value.astimezone(dt_timezone.utc))
 
 
 class ScalingEventViewSet(viewsets.ReadOnlyModelViewSet):

@@ -9,24 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from tests.controlplane.inference.model_support import BLAZEFACE, MODELS, upload
-from tests.support import Proc, wait_until
+from tests.support import Proc, database_url, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL for another process."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    return f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

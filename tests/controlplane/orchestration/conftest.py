@@ -8,17 +8,7 @@ import sys
 
 import pytest
 
-from tests.support import Proc, wait_until
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL, for processes a test starts (needs ``transaction=True``)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.support import Proc, database_url, wait_until
 
 
 @pytest.fixture

@@ -117,8 +117,7 @@ def test_a_second_supervisor_is_refused(supervisor, redis_url, tmp_path):
     import subprocess
     import sys
 
-    from tests.controlplane.orchestration.conftest import database_url
-    from tests.support import REPO
+    from tests.support import REPO, database_url
 
     done = subprocess.run([sys.executable, "manage.py", "supervise"], cwd=REPO, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url()})

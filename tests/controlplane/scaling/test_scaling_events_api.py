@@ -48,6 +48,7 @@ def test_filters_by_service_backend_and_time(api, events):
     since = (timezone.now() - timedelta(minutes=7)).isoformat()
     assert pairs(since=since) == [("people", 1), ("face", 1)]
     assert api.get(EVENTS, {"since": "yesterday"}).status_code == 400
+    assert pairs(since="3337-03-29T04:40:24+21:51") == []  # an offset PostgreSQL would refuse
 
 
 def test_events_are_facts_not_editable(api, anonymous_api, events):

@@ -15,7 +15,7 @@ import pytest
 
 from controlplane.telemetry import history
 from controlplane.telemetry.tasks import sample_fleet
-from tests.controlplane.orchestration.conftest import database_url
+from tests.support import database_url
 from tests.controlplane.telemetry.conftest import write_heartbeat
 from tests.controlplane.telemetry.test_api import _strict
 from tests.support import Proc, free_port, wait_until
