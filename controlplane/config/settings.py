@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "controlplane.realtime",
     "controlplane.telemetry",
     "controlplane.orchestration",
+    "controlplane.dashboard",
 ]
 
 MIDDLEWARE = [

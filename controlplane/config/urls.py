@@ -1,4 +1,5 @@
-"""HTTP routes. Each app owns its API routes (a SimpleRouter in its ``urls.py``) under /api/."""
+"""HTTP routes. Each app owns its API routes (a SimpleRouter in its ``urls.py``) under /api/; the dashboard
+is at the root."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -14,4 +15,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("django_prometheus.urls")),
+    path("", include("controlplane.dashboard.urls")),
 ]

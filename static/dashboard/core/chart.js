@@ -1,0 +1,78 @@
+// A small time-series line chart on a canvas: a left and a right value axis, minutes on the x axis.
+// Gaps in the samples (nothing sampled for three intervals) break the lines rather than bridging them.
+
+const PAD = { left: 44, right: 44, top: 10, bottom: 22 };
+const GRID = "#d7dbe2";
+const INK = "#4b5563";
+
+function niceMax(value, floor) {
+  const top = Math.max(value * 1.1, floor);
+  const step = 10 ** Math.floor(Math.log10(top));
+  return Math.ceil(top / step) * step;
+}
+
+function axisLabel(value) {
+  return value >= 100 ? value.toFixed(0) : Number(value.toPrecision(2)).toString();
+}
+
+/**
+ * `series`: [{label, colour, axis: "left"|"right", dashed, points: [[t, value]]}]; `from`, `to`: epoch
+ * seconds; `gapSeconds`: a longer pause between samples breaks the line; `floors`: each axis' least top.
+ * Sizes are in device pixels; `scale` is the device pixel ratio.
+ */
+export function drawChart(ctx, { series, from, to, gapSeconds, floors, scale = 1 }) {
+  const { width, height } = ctx.canvas;
+  ctx.clearRect(0, 0, width, height);
+  const left = PAD.left * scale;
+  const right = width - PAD.right * scale;
+  const top = PAD.top * scale;
+  const bottom = height - PAD.bottom * scale;
+  if (right <= left || bottom <= top) return;
+  const tops = {};
+  for (const axis of ["left", "right"]) {
+    const values = series.filter((s) => s.axis === axis).flatMap((s) => s.points.map(([, v]) => v));
+    tops[axis] = niceMax(Math.max(0, ...values), floors[axis]);
+  }
+  const x = (t) => left + ((t - from) / (to - from)) * (right - left);
+  const y = (value, axis) => bottom - (value / tops[axis]) * (bottom - top);
+
+  ctx.font = `${11 * scale}px system-ui, sans-serif`;
+  ctx.lineWidth = scale;
+  ctx.strokeStyle = GRID;
+  ctx.fillStyle = INK;
+  ctx.textBaseline = "middle";
+  for (let i = 0; i <= 4; i += 1) {
+    const fraction = i / 4;
+    const gridY = bottom - fraction * (bottom - top);
+    ctx.beginPath();
+    ctx.moveTo(left, gridY);
+    ctx.lineTo(right, gridY);
+    ctx.stroke();
+    ctx.textAlign = "right";
+    ctx.fillText(axisLabel(tops.left * fraction), left - 4 * scale, gridY);
+    ctx.textAlign = "left";
+    ctx.fillText(axisLabel(tops.right * fraction), right + 4 * scale, gridY);
+  }
+  ctx.textBaseline = "top";
+  ctx.textAlign = "center";
+  const minutes = Math.round((to - from) / 60);
+  for (let m = minutes; m >= 0; m -= 2) {
+    ctx.fillText(m ? `-${m} min` : "now", x(to - m * 60), bottom + 5 * scale);
+  }
+
+  ctx.lineWidth = 2 * scale;
+  for (const { colour, axis, dashed, points } of series) {
+    ctx.strokeStyle = colour;
+    ctx.setLineDash(dashed ? [5 * scale, 4 * scale] : []);
+    ctx.beginPath();
+    let previous = null;
+    for (const [t, value] of points) {
+      if (t < from) continue;
+      if (previous === null || t - previous > gapSeconds) ctx.moveTo(x(t), y(value, axis));
+      else ctx.lineTo(x(t), y(value, axis));
+      previous = t;
+    }
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+}

@@ -1,0 +1,156 @@
+// The live results of one stream: its websocket, the newest frame waiting to be decoded (one slot, never
+// a queue: a newer message replaces it), each queue's latest boxes, and the figures shown on its tile.
+import { reactive } from "vue";
+import { reportUnauthorized } from "../core/api.js";
+import { reportDown, reportUp } from "../core/health.js";
+import { addToLoop, removeFromLoop } from "./loop.js";
+import { parseResult } from "./message.js";
+import { RateMeter, RecentMedian } from "./meters.js";
+import { ResultSocket } from "./socket.js";
+
+// Another queue's boxes are drawn over a frame only when captured within this many seconds of it.
+const LAYER_MAX_SKEW_SECONDS = 2;
+
+window.__eiDrawStats = window.__eiDrawStats || {};
+
+function socketUrl(stream) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws/streams/${encodeURIComponent(stream)}/`;
+}
+
+class StreamFeed {
+  constructor(stream) {
+    this.stream = stream;
+    this.stats = window.__eiDrawStats[stream] ||= { received: 0, drawn: 0, replaced: 0 };
+    this.view = reactive({
+      state: "connecting", why: "", fps: 0, latency: null, drawLatency: null, queues: [], anyResult: false,
+    });
+    // At most two frames in hand: `pending`, the newest message not yet decoded (a newer one replaces
+    // it), and `current`, the one being decoded or decoded and waiting for the next animation frame.
+    // A decode once started is always drawn, so no decoding work is thrown away.
+    this.pending = null;
+    this.current = null; // {meta, bitmap (once decoded)}
+    this.latest = new Map(); // queue -> meta of its newest result
+    this.surface = null; // the canvas it is drawn on, while one is on the page
+    this.users = 0;
+    this.disposed = false;
+    this.rate = new RateMeter();
+    this.latency = new RecentMedian();
+    this.drawLatency = new RecentMedian();
+    this.socket = new ResultSocket(socketUrl(stream), {
+      onMessage: (data) => this.receive(data),
+      onState: (state, why, code) => this.changed(state, why, code),
+    });
+    this.publisher = setInterval(() => this.publish(), 500);
+    addToLoop(this);
+  }
+
+  changed(state, why = "", code = 0) {
+    Object.assign(this.view, { state, why });
+    if (state === "reconnecting") reportDown(`socket:${this.stream}`);
+    else reportUp(`socket:${this.stream}`);
+    if (code === 4401) reportUnauthorized();
+  }
+
+  receive(data) {
+    let frame;
+    try {
+      frame = parseResult(data);
+    } catch {
+      return; // not a result message: nothing to draw
+    }
+    const { meta } = frame;
+    this.stats.received += 1;
+    this.rate.add();
+    this.latency.add(meta.ts_done - meta.ts_capture);
+    if (!this.latest.has(meta.queue)) {
+      this.view.queues = [...this.latest.keys(), meta.queue].sort();
+      this.view.anyResult = true;
+    }
+    this.latest.set(meta.queue, meta);
+    if (this.pending) this.stats.replaced += 1;
+    this.pending = frame;
+    this.decodeNext();
+  }
+
+  /** Decodes the pending frame, unless one is in hand already or the canvas is off screen. */
+  async decodeNext() {
+    const frame = this.pending;
+    if (!frame || this.current || !this.surface?.ready) return;
+    this.pending = null;
+    this.current = { meta: frame.meta, bitmap: null };
+    try {
+      // At full size: Chromium decodes so faster than with createImageBitmap's resize options (measured).
+      const bitmap = await createImageBitmap(new Blob([frame.jpeg], { type: "image/jpeg" }));
+      if (this.disposed) bitmap.close();
+      else this.current.bitmap = bitmap;
+    } catch {
+      this.current = null; // an undecodable JPEG: counted neither drawn nor replaced
+      this.decodeNext();
+    }
+  }
+
+  /** One animation frame: draw the decoded frame, then start on the next (its canvas may have come on screen). */
+  step() {
+    if (this.current?.bitmap && this.surface) this.draw();
+    this.decodeNext();
+  }
+
+  /** Boxes to draw over a frame: its own, and each other queue's newest result captured near it. */
+  layers(meta) {
+    const layers = [{ queue: meta.queue, detections: meta.detections }];
+    for (const [queue, other] of this.latest) {
+      if (queue !== meta.queue && Math.abs(other.ts_capture - meta.ts_capture) <= LAYER_MAX_SKEW_SECONDS) {
+        layers.push({ queue, detections: other.detections });
+      }
+    }
+    return layers;
+  }
+
+  draw() {
+    const { meta, bitmap } = this.current;
+    this.current = null;
+    this.surface.paint(bitmap, meta.seq, this.layers(meta));
+    bitmap.close();
+    this.stats.drawn += 1;
+    this.drawLatency.add(Date.now() / 1000 - meta.ts_capture);
+  }
+
+  /** Copies the running figures into the reactive view, twice a second rather than on every message. */
+  publish() {
+    Object.assign(this.view, {
+      fps: this.rate.rate(), latency: this.latency.median(), drawLatency: this.drawLatency.median(),
+    });
+  }
+
+  dispose() {
+    this.disposed = true;
+    removeFromLoop(this);
+    clearInterval(this.publisher);
+    this.socket.close();
+    this.current?.bitmap?.close();
+    this.current = null;
+    reportUp(`socket:${this.stream}`);
+  }
+}
+
+const feeds = new Map();
+
+/** The feed of `stream`, shared by whoever shows it; give it back with `releaseFeed`. */
+export function acquireFeed(stream) {
+  let feed = feeds.get(stream);
+  if (!feed) {
+    feed = new StreamFeed(stream);
+    feeds.set(stream, feed);
+  }
+  feed.users += 1;
+  return feed;
+}
+
+export function releaseFeed(feed) {
+  feed.users -= 1;
+  if (feed.users === 0) {
+    feeds.delete(feed.stream);
+    feed.dispose();
+  }
+}

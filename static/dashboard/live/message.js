@@ -1,0 +1,11 @@
+// One binary websocket message of a stream: [4-byte big-endian length N][N bytes JSON meta][JPEG bytes].
+
+const utf8 = new TextDecoder();
+
+/** `{meta, jpeg}` from a message's ArrayBuffer; throws on one that is cut short or not JSON. */
+export function parseResult(buffer) {
+  const length = new DataView(buffer).getUint32(0, false);
+  if (4 + length > buffer.byteLength) throw new RangeError("result message shorter than its header says");
+  const meta = JSON.parse(utf8.decode(new Uint8Array(buffer, 4, length)));
+  return { meta, jpeg: new Uint8Array(buffer, 4 + length) };
+}
