@@ -91,9 +91,12 @@ class Relay:
         self.ready.set()
 
     async def forward(self, batch) -> None:
-        async with asyncio.TaskGroup() as tasks:
-            for key, entries in batch:
-                tasks.create_task(self._forward_stream(key.decode()[len(RESULTS_PREFIX):], entries))
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for key, entries in batch:
+                    tasks.create_task(self._forward_stream(key.decode()[len(RESULTS_PREFIX):], entries))
+        except* REDIS_ERRORS as outage:  # the channel layer lost Redis: one outage for run()'s backoff
+            raise outage.exceptions[0] from None
 
     async def _forward_stream(self, stream: str, entries) -> None:
         group = group_name(stream)

@@ -138,3 +138,51 @@ async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, ca
     logged = [record.getMessage() for record in caplog.records if record.name == "ei.relay"]
     assert sum("unavailable" in line for line in logged) == 1, logged
     assert sum("reachable again" in line for line in logged) == 1, logged
+
+
+async def test_the_relay_survives_losing_the_channel_layer(r, redis_url, jpeg, tmp_path):
+    """The channel layer's Redis goes away while results keep coming (deployed, both are one Redis): the
+    relay waits and carries on, it does not die."""
+    from channels_redis.core import RedisChannelLayer
+
+    port = free_port()
+    layer_url = f"redis://127.0.0.1:{port}/0"
+
+    def start_layer_redis() -> subprocess.Popen:
+        proc = subprocess.Popen(redis_server_command(port, tmp_path), stdout=subprocess.DEVNULL)
+        wait_until(lambda: pings(layer_url), 10, "redis-server")
+        return proc
+
+    server = start_layer_redis()
+    layer = RedisChannelLayer(hosts=[{"address": layer_url, "socket_timeout": 30}])
+    relay = Relay(redis_url, refresh=0.2)
+    relay.layer = layer
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await relaying(relay)
+        server.terminate()
+        server.wait(10)
+        for seq in range(3):  # read by the relay, forwarded into a layer that is gone
+            add_result(r, "cam", seq, jpeg)
+        await asyncio.sleep(1.5)
+        assert not task.done(), task.exception()
+        server = start_layer_redis()
+        channel = await layer.new_channel()
+        await layer.group_add("stream.cam", channel)
+
+        async def delivered() -> dict:
+            for seq in range(3, 1000):
+                add_result(r, "cam", seq, jpeg)
+                try:
+                    return await asyncio.wait_for(layer.receive(channel), 2)
+                except TimeoutError:
+                    continue
+
+        event = await asyncio.wait_for(delivered(), 40)
+        assert event["meta"] and not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        server.terminate()
+        server.wait(10)
