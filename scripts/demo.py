@@ -153,7 +153,7 @@ def main() -> int:
         print(
             f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, Celery (worker + beat) and the supervisor,\n"
             f"  which runs the stream 'street' ({clip.name}) into the queues people and face and a worker pool per queue\n"
-            f"  admin     {base}/admin/    log in as {ADMIN_USER} / {password}\n"
+            f"  dashboard {base}/          log in as {ADMIN_USER} / {password}   (admin {base}/admin/)\n"
             f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"
             f"  live      ws://127.0.0.1:{http_port}/ws/streams/street/   metrics {base}/metrics\n"
             "  each line below: every worker's inference FPS, dropped FPS, scale ratio, p50 latency. Ctrl-C stops.\n",

@@ -28,16 +28,6 @@ CORRUPT_ONNX = b"\x08\x08\x12\x07pytorch" + random.Random(7).randbytes(64 * 1024
 STREET = {"source_kind": "file", "source": str(VTEST), "queue": "people", "target_fps": 10}
 # Chromium's own console lines for requests refused while the server is down.
 SERVER_DOWN = r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)|WebSocket connection to .* failed"
-# True once the canvas has drawn anything at all.
-CANVAS_HAS_INK = """selector => {
-    const canvas = document.querySelector(selector);
-    if (!canvas || !canvas.width || !canvas.height) return false;
-    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) return true;
-    return false;
-}"""
-
-
 def wait_until_history(system: System, *, samples: int) -> None:
     wait_until(lambda: len(system.api("GET", f"/api/services/{SERVICE}/history/?minutes=10")["samples"]) >= samples,
                90, f"{samples} history samples", interval=1)
@@ -102,7 +92,8 @@ def test_a_stream_registered_in_the_form_is_drawn_with_its_boxes(page, system, s
     for figure in ("stream-latency", "stream-drops"):
         expect(tile.get_by_test_id(figure)).to_be_visible()
     stats = page.evaluate("window.__eiDrawStats.street")
-    assert stats["drawn"] > 3 and 0 <= stats["received"] - stats["drawn"] - stats["replaced"] <= 1, stats
+    # In hand at any moment: at most the frame being decoded and the newest one waiting (never a queue).
+    assert stats["drawn"] > 3 and 0 <= stats["received"] - stats["drawn"] - stats["replaced"] <= 2, stats
     screenshot("live-grid")
 
     tile.click()
@@ -133,8 +124,8 @@ def test_a_policy_changed_on_the_services_page_reaches_the_api(page, system, scr
 
         # The chart plots the fleet history: wait for a few samples, then for the canvas to show them.
         wait_until_history(system, samples=3)
-        page.wait_for_function(CANVAS_HAS_INK, arg=f'[data-service="{SERVICE}"] canvas[data-testid=service-chart]',
-                               polling=250, timeout=60_000)
+        chart = row.get_by_test_id("service-chart")
+        wait_until(lambda: int(chart.get_attribute("data-samples") or 0) >= 3, 60, "the chart to plot the samples")
         screenshot("services")
     finally:  # a higher maximum and a lower target may scale the pool up; the other tests want one worker
         system.api("PATCH", f"/api/policies/{POLICY}/", {k: before[k] for k in ("max_replicas", "target_value")})
