@@ -29,6 +29,13 @@ async def relay(redis_url):
     await asyncio.wait_for(task, 10)
 
 
+def start_redis(port: int, workdir) -> subprocess.Popen:
+    """A redis-server of the test's own, which it may stop and start again on the same port."""
+    proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL)
+    wait_until(lambda: pings(f"redis://127.0.0.1:{port}/0"), 10, "redis-server")
+    return proc
+
+
 async def relaying(relay: Relay) -> None:
     """Wait for the relay's first look for streams: those it finds then start at "now"."""
     await asyncio.wait_for(relay.ready.wait(), 10)
@@ -104,13 +111,7 @@ async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, ca
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-
-    def start_redis() -> subprocess.Popen:
-        proc = subprocess.Popen(redis_server_command(port, tmp_path), stdout=subprocess.DEVNULL)
-        wait_until(lambda: pings(url), 10, "redis-server")
-        return proc
-
-    server = start_redis()
+    server = start_redis(port, tmp_path)
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add("stream.cam", channel)
@@ -125,7 +126,7 @@ async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, ca
         server.terminate()
         server.wait(10)
         await asyncio.sleep(1)  # a few failed reconnects
-        server = start_redis()
+        server = start_redis(port, tmp_path)
         meta = await asyncio.to_thread(add_result, redis.Redis.from_url(url), "cam", 1, jpeg)
         event = await asyncio.wait_for(layer.receive(channel), 20)
         assert protocol.decode_result({b"meta": event["meta"].encode(), b"jpeg": event["jpeg"]}) == (meta, jpeg)
@@ -147,13 +148,7 @@ async def test_the_relay_survives_losing_the_channel_layer(r, redis_url, jpeg, t
 
     port = free_port()
     layer_url = f"redis://127.0.0.1:{port}/0"
-
-    def start_layer_redis() -> subprocess.Popen:
-        proc = subprocess.Popen(redis_server_command(port, tmp_path), stdout=subprocess.DEVNULL)
-        wait_until(lambda: pings(layer_url), 10, "redis-server")
-        return proc
-
-    server = start_layer_redis()
+    server = start_redis(port, tmp_path)
     layer = RedisChannelLayer(hosts=[{"address": layer_url, "socket_timeout": 30}])
     relay = Relay(redis_url, refresh=0.2)
     relay.layer = layer
@@ -167,7 +162,7 @@ async def test_the_relay_survives_losing_the_channel_layer(r, redis_url, jpeg, t
             add_result(r, "cam", seq, jpeg)
         await asyncio.sleep(1.5)
         assert not task.done(), task.exception()
-        server = start_layer_redis()
+        server = start_redis(port, tmp_path)
         channel = await layer.new_channel()
         await layer.group_add("stream.cam", channel)
 
