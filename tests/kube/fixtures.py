@@ -24,7 +24,7 @@ def kube_cluster(tmp_path_factory) -> Cluster:
 @pytest.fixture(scope="session")
 def kube_api(kube_cluster):
     """An admin ``kubernetes.client.ApiClient`` for the test's own setup and checks."""
-    from kubernetes import client, config
+    from kubernetes import config
 
     api_client = config.new_client_from_config(config_file=kube_cluster.kubeconfig)
     yield api_client
