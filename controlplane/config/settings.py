@@ -201,7 +201,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Services and streams share one set of fleet states; models have their own.
     "ENUM_NAME_OVERRIDES": {
-        "FleetStatusEnum": "controlplane.inference.models.InferenceService.Status",
+        "FleetStatusEnum": "controlplane.orchestration.status.FleetStatus",
         "ModelStatusEnum": "controlplane.inference.models.InferenceModel.Status",
     },
     "POSTPROCESSING_HOOKS": [

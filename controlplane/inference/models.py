@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from controlplane.names import wire_name
+from controlplane.orchestration.status import Reconciled
 
 
 def model_upload_path(instance: "InferenceModel", filename: str) -> str:
@@ -65,19 +66,11 @@ class InferenceModel(models.Model):
         return f"{self.name}:{self.version}"
 
 
-class InferenceService(models.Model):
+class InferenceService(Reconciled):
     class Device(models.TextChoices):
         CPU = "CPU", "CPU"
         GPU = "GPU", "GPU"
         AUTO = "AUTO", "AUTO"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPLYING = "applying", "Applying"
-        READY = "ready", "Ready"
-        DEGRADED = "degraded", "Degraded"
-        FAILED = "failed", "Failed"
-        DISABLED = "disabled", "Disabled"
 
     name = models.CharField(max_length=64, unique=True, validators=[wire_name])
     queue = models.CharField(max_length=64, unique=True, validators=[wire_name], help_text="Frame queue it serves.")
@@ -94,10 +87,7 @@ class InferenceService(models.Model):
         "scaling.ScalingPolicy", on_delete=models.PROTECT, null=True, blank=True, related_name="services"
     )
     enabled = models.BooleanField(default=True)
-    # Written by the reconciler only: what the backend reports.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    status_message = models.TextField(blank=True)
-    status_changed = models.DateTimeField(null=True, blank=True, editable=False)
+    # Written by the reconciler only, with the status: what the backend reports.
     replicas_desired = models.PositiveIntegerField(null=True, blank=True, help_text="What the autoscaler wants.", editable=False)
     replicas_current = models.PositiveIntegerField(null=True, blank=True, help_text="Workers that exist.", editable=False)
     replicas_ready = models.PositiveIntegerField(null=True, blank=True, help_text="Workers doing work.", editable=False)

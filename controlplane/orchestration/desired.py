@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.orchestration.status import FleetStatus
 from controlplane.orchestration.units import Autoscale, ModelRef, Producer, Unit, WorkerPool
 from controlplane.streams.models import Stream
 
@@ -38,8 +39,8 @@ def _model_hold(model: InferenceModel) -> tuple[str, str] | None:
     if model.builtin or model.status == InferenceModel.Status.READY:
         return None
     if model.status == InferenceModel.Status.FAILED:
-        return "failed", f"model {model} failed validation: {model.status_message or 'no reason given'}"
-    return "pending", f"waiting for model {model} to pass validation ({model.status})"
+        return FleetStatus.FAILED, f"model {model} failed validation: {model.status_message or 'no reason given'}"
+    return FleetStatus.PENDING, f"waiting for model {model} to pass validation ({model.status})"
 
 
 def worker_pool(service: InferenceService) -> WorkerPool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from controlplane.inference.models import InferenceService
 from controlplane.orchestration.backends import Backend, BackendError, Observed, get_backend
 from controlplane.orchestration.desired import desired_state
+from controlplane.orchestration.status import FleetStatus
 from controlplane.orchestration.units import PRODUCER, WORKER, unit_key
 from controlplane.scaling.services import scaling_event_record
 from controlplane.streams.models import Stream
@@ -71,12 +72,12 @@ def unit_status(observed: Observed) -> tuple[str, str]:
     ready, desired = observed.ready, observed.desired
     counts = f"{ready or 0}/{desired if desired is not None else '?'} ready"
     if observed.error:
-        return ("degraded" if ready else "failed"), observed.error
+        return (FleetStatus.DEGRADED if ready else FleetStatus.FAILED), observed.error
     if ready is None or desired is None:
-        return "applying", observed.message or "applied; waiting for the backend to report"
+        return FleetStatus.APPLYING, observed.message or "applied; waiting for the backend to report"
     if ready >= desired:
-        return "ready", counts
-    return "applying", f"{counts}; {observed.message}" if observed.message else counts
+        return FleetStatus.READY, counts
+    return FleetStatus.APPLYING, f"{counts}; {observed.message}" if observed.message else counts
 
 
 def _write_status(backend: Backend, held: dict[str, tuple[str, str]], observed: dict[str, Observed],
@@ -85,32 +86,33 @@ def _write_status(backend: Backend, held: dict[str, tuple[str, str]], observed: 
         key = f"{WORKER}/{service.name}"
         seen = observed.get(key)
         if not service.enabled:
-            status, values = ("disabled", ""), _replicas(None)
+            status, values = (FleetStatus.DISABLED, ""), _replicas(None)
         elif service.name in held:
             status, values = held[service.name], _replicas(None)
         elif key in report.errors:
-            status, values = ("failed", report.errors[key]), _replicas(seen)
+            status, values = (FleetStatus.FAILED, report.errors[key]), _replicas(seen)
         elif seen is None:
-            status, values = ("applying", "not created yet"), _replicas(None)
+            status, values = (FleetStatus.APPLYING, "not created yet"), _replicas(None)
         else:
             status, values = unit_status(seen), _replicas(seen)
         if backend.observes_scaling and seen is not None:
             _record_observed_scaling(backend, service, seen)
         _update_row(service, status, values, report)
 
-    external = _external_producers([s.name for s in Stream.objects.filter(source_kind=Stream.SourceKind.EXTERNAL)])
-    for stream in Stream.objects.all():
+    streams = list(Stream.objects.all())
+    external = _external_producers([s.name for s in streams if s.source_kind == Stream.SourceKind.EXTERNAL])
+    for stream in streams:
         key = f"{PRODUCER}/{stream.name}"
         if not stream.enabled:
-            status = ("disabled", "")
+            status = (FleetStatus.DISABLED, "")
         elif stream.source_kind == Stream.SourceKind.EXTERNAL:
-            status = external.get(stream.name, ("pending", "cannot read producer heartbeats from Redis"))
+            status = external.get(stream.name, (FleetStatus.PENDING, "cannot read producer heartbeats from Redis"))
         elif key in report.errors:
-            status = ("failed", report.errors[key])
+            status = (FleetStatus.FAILED, report.errors[key])
         elif key in observed:
             status = unit_status(observed[key])
         else:
-            status = ("applying", "not created yet")
+            status = (FleetStatus.APPLYING, "not created yet")
         _update_row(stream, status, {}, report)
 
 
@@ -160,7 +162,7 @@ def _external_producers(names: list[str]) -> dict[str, tuple[str, str]]:
     except redis.RedisError:
         return {}
     return {
-        name: ("ready", "an external producer is pushing frames") if up
-        else ("pending", "waiting for an external producer to push frames")
+        name: (FleetStatus.READY, "an external producer is pushing frames") if up
+        else (FleetStatus.PENDING, "waiting for an external producer to push frames")
         for name, up in zip(names, replies)
     }

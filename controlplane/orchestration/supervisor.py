@@ -70,8 +70,13 @@ class Pool:
         return [slot.child for slot in self.slots[: self.replicas] if slot.child is not None]
 
     def bounds(self) -> tuple[int, int]:
-        policy = self.unit.autoscale if isinstance(self.unit, WorkerPool) else None
-        return (policy.min_replicas, policy.max_replicas) if policy else (1, 1)
+        return replica_bounds(self.unit)
+
+
+def replica_bounds(unit: Unit) -> tuple[int, int]:
+    """A worker pool's policy bounds; one process for a pool without a policy, or a producer."""
+    policy = unit.autoscale if isinstance(unit, WorkerPool) else None
+    return (policy.min_replicas, policy.max_replicas) if policy else (1, 1)
 
 
 class Supervisor:
@@ -165,7 +170,7 @@ class Supervisor:
     def _sync(self, key: str, spec_hash: str, unit: Unit) -> None:
         pool = self.pools.get(key)
         if pool is None:
-            low, _ = Pool(key, unit, spec_hash, 1).bounds()
+            low, _ = replica_bounds(unit)
             self.pools[key] = Pool(key, unit, spec_hash, replicas=low)
             log.info("supervisor: %s wanted; starting %d", key, low)
             return

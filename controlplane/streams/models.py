@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from controlplane.names import wire_name
+from controlplane.orchestration.status import Reconciled
 from inference_worker.protocol import valid_name
 
 CAMERA_RE = re.compile(r"(?:/dev/video)?([0-9]{1,2})")
@@ -24,20 +25,12 @@ def _is_stream_url(value: str) -> bool:
     return parts.scheme in URL_SCHEMES and bool(parts.hostname)
 
 
-class Stream(models.Model):
+class Stream(Reconciled):
     class SourceKind(models.TextChoices):
         CAMERA = "camera", "Camera device"
         FILE = "file", "Video file"
         URL = "url", "RTSP/HTTP URL"
         EXTERNAL = "external", "External producer"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPLYING = "applying", "Applying"
-        READY = "ready", "Ready"
-        DEGRADED = "degraded", "Degraded"
-        FAILED = "failed", "Failed"
-        DISABLED = "disabled", "Disabled"
 
     name = models.CharField(max_length=64, unique=True, validators=[wire_name])
     source_kind = models.CharField(max_length=16, choices=SourceKind.choices)
@@ -51,10 +44,6 @@ class Stream(models.Model):
     )
     target_fps = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(1), MaxValueValidator(120)])
     enabled = models.BooleanField(default=True)
-    # Written by the reconciler only.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    status_message = models.TextField(blank=True)
-    status_changed = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
