@@ -1,15 +1,19 @@
 """How much of what the workers publish the dashboard draws: results per second drawn in headless Chromium.
 
 S streams (default 9) each get R results per second (default 30), published as a worker does (``XADD
-MAXLEN ~ 100`` of ``encode_result``: the street video's frames as 640x480 JPEGs, a few boxes in the meta)
+MAXLEN ~ 100`` of ``encode_result``: the street video's frames as 640x480 JPEGs with the worker's 320 px
+previews, which the grid draws, or none with ``--no-previews``; a few boxes in the meta)
 into a real control plane (``LiveSite``: daphne, the consumers, the channel layer on Redis, the relay).
 The Live page shows all of them; the page's ``window.__eiDrawStats`` (received / drawn / replaced per
-stream: a frame that arrives while another waits to be drawn replaces it) is read at the start and the
-end of the measured window, and set against what was published in that same window, the baseline.
+stream: a frame that arrives while another waits to be drawn replaces it; and the capture-to-drawn
+seconds summed over the frames drawn) is read at the start and the end of the measured window, and set
+against what was published in that same window, the baseline.
 
-It prints per stream and in total results received, drawn and replaced per second, and Chromium's CPU
-time (every Chromium process, from /proc) and the server's (daphne, relay, redis-server). The last line is
-``published_per_s=<x> drawn_per_s=<y> ratio=<y/x> received_per_s=.. replaced_per_s=.. chromium_cpu=..``.
+It prints per stream and in total results received, drawn and replaced per second and the mean
+capture-to-drawn latency (it stays flat when drawing keeps up, and grows when frames queue), Chromium's
+CPU time (every Chromium process, from /proc) and the server's (daphne, relay, redis-server). The last
+line is ``published_per_s=<x> drawn_per_s=<y> ratio=<y/x> received_per_s=.. replaced_per_s=..
+drawn_lag_ms=.. chromium_cpu=..``.
 
     .venv/bin/python bench/dashboard_draw.py --streams 9 --fps 30 --seconds 20
 """
@@ -36,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from bench.relay_fanout import cpu_seconds  # noqa: E402
 from bench.worker_throughput import sample_jpegs  # noqa: E402
 from inference_worker import protocol  # noqa: E402
+from inference_worker.preview import make_preview  # noqa: E402
 from tests.browser.chromium import launch  # noqa: E402
 from tests.browser.dashboard import log_in, tile_canvas, wait_for_drawing  # noqa: E402
 from tests.controlplane.realtime.live import LiveSite  # noqa: E402
@@ -53,17 +58,17 @@ BOXES = [  # people-sized boxes, normalised, moved a little from frame to frame
 class Publisher(threading.Thread):
     """One XADD per stream per tick on a fixed schedule (no drift when a tick is late), counted."""
 
-    def __init__(self, redis_url: str, streams: list[str], fps: float, jpegs: list[bytes]):
+    def __init__(self, redis_url: str, streams: list[str], fps: float, pictures: list[tuple[bytes, bytes | None]]):
         super().__init__(daemon=True)
         self.client = redis.Redis.from_url(redis_url)
-        self.streams, self.fps, self.jpegs = streams, fps, jpegs
+        self.streams, self.fps, self.pictures = streams, fps, pictures
         self.published = 0
         self.stopping = threading.Event()
 
     def run(self) -> None:
         seq, tick = 0, time.monotonic()
         while not self.stopping.is_set():
-            jpeg = self.jpegs[seq % len(self.jpegs)]
+            jpeg, preview = self.pictures[seq % len(self.pictures)]
             shift = (seq % 30) / 300
             detections = [{**d, "box": [d["box"][0] + shift, d["box"][1], d["box"][2] + shift, d["box"][3]]}
                           for d in BOXES]
@@ -74,7 +79,7 @@ class Publisher(threading.Thread):
                     frame=protocol.Frame(stream, seq, now, 640, 480, jpeg), queue="people", model="builtin:people",
                     worker="bench", ts_done=now, detections=detections,
                 )
-                pipe.xadd(protocol.results_key(stream), protocol.encode_result(meta, jpeg),
+                pipe.xadd(protocol.results_key(stream), protocol.encode_result(meta, jpeg, preview),
                           maxlen=RESULT_MAXLEN, approximate=True)
             pipe.execute()
             self.published += len(self.streams)
@@ -121,8 +126,16 @@ class Window:
     chromium_cpu: float
     server_cpu: float
 
+    def change(self, key: str, stream: str) -> float:
+        return self.after.get(stream, {}).get(key, 0) - self.before.get(stream, {}).get(key, 0)
+
     def rate(self, key: str, stream: str) -> float:
-        return (self.after.get(stream, {}).get(key, 0) - self.before.get(stream, {}).get(key, 0)) / self.seconds
+        return self.change(key, stream) / self.seconds
+
+    def lag_ms(self, streams: list[str]) -> float:
+        """Mean capture-to-drawn latency of the frames drawn in the window."""
+        drawn = sum(self.change("drawn", s) for s in streams)
+        return sum(self.change("lagSeconds", s) for s in streams) / max(drawn, 1) * 1000
 
 
 def measure(site: LiveSite, publisher: Publisher, streams: list[str], args, server_pids: list[int]) -> Window:
@@ -150,19 +163,20 @@ def measure(site: LiveSite, publisher: Publisher, streams: list[str], args, serv
 
 def report(window: Window, streams: list[str]) -> None:
     keys = ("received", "drawn", "replaced")
-    print(f"{'stream':>8} {'received/s':>11} {'drawn/s':>8} {'replaced/s':>11}")
+    print(f"{'stream':>8} {'received/s':>11} {'drawn/s':>8} {'replaced/s':>11} {'lag ms':>7}")
     for stream in streams:
         received, drawn, replaced = (window.rate(key, stream) for key in keys)
-        print(f"{stream:>8} {received:11.1f} {drawn:8.1f} {replaced:11.1f}")
+        print(f"{stream:>8} {received:11.1f} {drawn:8.1f} {replaced:11.1f} {window.lag_ms([stream]):7.0f}")
     received, drawn, replaced = (sum(window.rate(key, s) for s in streams) for key in keys)
     published = window.published / window.seconds
     chromium_cores = window.chromium_cpu / window.seconds
-    print(f"{'total':>8} {received:11.1f} {drawn:8.1f} {replaced:11.1f}")
+    lag = window.lag_ms(streams)
+    print(f"{'total':>8} {received:11.1f} {drawn:8.1f} {replaced:11.1f} {lag:7.0f}")
     print(f"chromium: {window.chromium_processes} processes, {chromium_cores:.2f} cores over {window.seconds:.1f} s, "
           f"{window.chromium_cpu / max(drawn * window.seconds, 1) * 1000:.2f} ms CPU per drawn frame; "
           f"server (daphne, relay, redis): {window.server_cpu / window.seconds:.2f} cores")
     print(f"published_per_s={published:.1f} drawn_per_s={drawn:.1f} ratio={drawn / published:.3f} "
-          f"received_per_s={received:.1f} replaced_per_s={replaced:.1f} chromium_cpu={chromium_cores:.2f}")
+          f"received_per_s={received:.1f} replaced_per_s={replaced:.1f} drawn_lag_ms={lag:.0f} chromium_cpu={chromium_cores:.2f}")
 
 
 def main() -> None:
@@ -171,6 +185,7 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=30.0, help="results per second per stream")
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of drawing before the window")
+    parser.add_argument("--no-previews", action="store_true", help="publish results without previews (--preview-width 0)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="ei-bench-draw-"))
@@ -179,8 +194,11 @@ def main() -> None:
     redis_url = f"redis://127.0.0.1:{port}/0"
     streams = [f"cam{i}" for i in range(args.streams)]
     jpegs = sample_jpegs(60, 640)
+    preview_width = 0 if args.no_previews else protocol.PREVIEW_WIDTH
+    pictures = [(jpeg, make_preview(jpeg, 640, 480, None, preview_width)) for jpeg in jpegs]
+    previews = f"{sum(len(p) for _, p in pictures) / len(pictures) / 1000:.0f} KB" if preview_width else "no"
     print(f"{args.streams} streams x {args.fps:g} results/s, {sum(map(len, jpegs)) / len(jpegs) / 1000:.0f} KB JPEGs "
-          f"(640x480), {len(BOXES)} boxes each, {args.seconds:g} s measured after {args.warmup:g} s warm-up; "
+          f"(640x480) with {previews} previews, {len(BOXES)} boxes each, {args.seconds:g} s measured after {args.warmup:g} s warm-up; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     site = publisher = None
     try:
@@ -188,7 +206,7 @@ def main() -> None:
         site = LiveSite(workdir / "site", redis_url).start(*streams)
         site.manage("shell", "--no-imports", "-c", "from django.contrib.auth.models import User; "
                     f"User.objects.create_user({USER!r}, password={PASSWORD!r})")
-        publisher = Publisher(redis_url, streams, args.fps, jpegs)
+        publisher = Publisher(redis_url, streams, args.fps, pictures)
         publisher.start()
         window = measure(site, publisher, streams, args, [p.popen.pid for p in site.procs] + [redis_proc.pid])
     finally:

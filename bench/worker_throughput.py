@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from inference_worker import protocol  # noqa: E402
 from inference_worker.engine import Engine  # noqa: E402
 from inference_worker.model_store import load_model  # noqa: E402
+from inference_worker.preview import make_preview  # noqa: E402
 from tests.support import free_port, jpeg_of, pings, redis_server_command, sample_image, wait_until  # noqa: E402
 
 VTEST = REPO / ".assets" / "vtest.avi"
@@ -92,11 +93,14 @@ def host_costs(model_spec: str, jpegs: list[bytes]) -> dict[str, float]:
         return (time.perf_counter() - started) / n * 1000
 
     decoded = [protocol.decode_frame(f) for f in frames]
+    prepared = [engine.prepare(d.data, d.width, d.height) for d in decoded]
     meta = {"detections": [{"label": "person", "score": 0.9, "box": [0.1, 0.1, 0.2, 0.3]}] * 3}
     return {
         "msgpack+checks": per_frame(lambda i: protocol.decode_frame(frames[i])),
         "jpeg header": per_frame(lambda i: simplejpeg.decode_jpeg_header(decoded[i].data)),
         "jpeg decode (+pad)": per_frame(lambda i: engine.prepare(decoded[i].data, decoded[i].width, decoded[i].height)),
+        "preview": per_frame(lambda i: make_preview(decoded[i].data, decoded[i].width, decoded[i].height,
+                                                    prepared[i].picture, protocol.PREVIEW_WIDTH)),
         "result encode": per_frame(lambda i: protocol.encode_result(meta, decoded[i].data)),
     }
 

@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--metrics-port", type=int, default=int(env("EI_METRICS_PORT", "8000")), help="Prometheus port; 0 = any free port, -1 = off [EI_METRICS_PORT]")
     p.add_argument("--metrics-window", type=float, default=float(env("EI_METRICS_WINDOW", "5")), help="sliding window of the gauges, seconds [EI_METRICS_WINDOW]")
     p.add_argument("--result-maxlen", type=int, default=int(env("EI_RESULT_MAXLEN", "100")), help="results kept per stream [EI_RESULT_MAXLEN]")
+    p.add_argument("--preview-width", type=int, default=int(env("EI_PREVIEW_WIDTH", str(protocol.PREVIEW_WIDTH))),
+                   help="a smaller copy of each wider frame for dashboard grids, this many pixels wide; 0 = none [EI_PREVIEW_WIDTH]")
     p.add_argument("--worker-id", type=_name, default=os.environ.get("EI_WORKER_ID"), help="default: host-pid [EI_WORKER_ID]")
     p.add_argument("--cache-dir", type=Path, default=None, help="converted and downloaded models [EI_CACHE_DIR]")
     p.add_argument("--redis", default=env("REDIS_URL", DEFAULT_REDIS_URL), help="[REDIS_URL]")
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         config = WorkerConfig(
             queue=args.queue, model_name=loaded.name, device=args.device,
             worker_id=args.worker_id or default_worker_id(), max_age=args.max_age, result_maxlen=args.result_maxlen,
+            preview_width=args.preview_width,
         )
         worker = Worker(
             config, engine_factory, redis_client(args.redis), stop,

@@ -33,6 +33,7 @@ class Prepared:
     """A decoded image ready for the model, and how to map boxes back onto the original frame."""
 
     tensor: np.ndarray
+    picture: np.ndarray  # the decoded frame without padding (a view of ``tensor``), for a preview
     scale_x: float = 1.0
     scale_y: float = 1.0
 
@@ -120,12 +121,12 @@ class Engine:
             min_height=math.ceil(height / factor), min_width=math.ceil(width / factor),
         )
         if not self.letterbox:
-            return Prepared(image[np.newaxis])
+            return Prepared(image[np.newaxis], image)
         h, w = image.shape[:2]
         side = max(w * self.height / self.width, h)
         pad_w, pad_h = round(side * self.width / self.height), round(side)
         padded = cv2.copyMakeBorder(image, 0, pad_h - h, 0, pad_w - w, cv2.BORDER_CONSTANT, value=0)
-        return Prepared(padded[np.newaxis], scale_x=w / pad_w, scale_y=h / pad_h)
+        return Prepared(padded[np.newaxis], padded[:h, :w], scale_x=w / pad_w, scale_y=h / pad_h)
 
     def submit(self, prepared: Prepared, userdata: object) -> None:
         """Start an inference; blocks while every request is busy, which is the worker's back-pressure."""

@@ -8,7 +8,8 @@ Everything that crosses a process boundary is msgpack or JSON, never pickle. Ver
 * Frame: msgpack map ``{v: 1, stream, seq, ts, codec: "jpeg", w, h, data}``; ``ts`` is the capture
   time in seconds since the epoch, ``data`` the JPEG bytes.
 * Result: Redis stream ``ei:results:<stream>`` (``XADD ... MAXLEN ~ N``) with fields ``meta``
-  (JSON, see :func:`result_meta`) and ``jpeg`` (the frame's bytes exactly as received).
+  (JSON, see :func:`result_meta`), ``jpeg`` (the frame's bytes exactly as received) and, when the
+  frame is wider than the worker's preview width, ``preview`` (a smaller JPEG of the same frame).
 * Worker heartbeat: hash ``ei:workers:<worker id>`` with a TTL, indexed by the sorted set
   ``ei:workers`` (score = last update), so a control plane sees the fleet without Prometheus.
 * Per-stream counters: hash ``ei:stream-stats:<stream>`` with ``produced`` (producers) and
@@ -31,6 +32,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_FRAME_SIDE = 8192
+PREVIEW_WIDTH = 320  # a worker's default: about the width of a tile in a dashboard's grid
 FRAME_FIELDS = ("v", "stream", "seq", "ts", "codec", "w", "h", "data")
 
 WORKERS_INDEX = f"{KEY_PREFIX}:workers"
@@ -144,8 +146,11 @@ def result_meta(
     }
 
 
-def encode_result(meta: dict, jpeg: bytes) -> dict[str, bytes]:
-    return {"meta": json.dumps(meta, separators=(",", ":")).encode(), "jpeg": jpeg}
+def encode_result(meta: dict, jpeg: bytes, preview: bytes | None = None) -> dict[str, bytes]:
+    fields = {"meta": json.dumps(meta, separators=(",", ":")).encode(), "jpeg": jpeg}
+    if preview:
+        fields["preview"] = preview
+    return fields
 
 
 def decode_result(fields: dict) -> tuple[dict, bytes]:

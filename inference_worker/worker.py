@@ -23,8 +23,9 @@ import redis
 import simplejpeg
 
 from inference_worker import protocol
-from inference_worker.engine import Engine
+from inference_worker.engine import Engine, Prepared
 from inference_worker.metrics import WorkerMetrics
+from inference_worker.preview import make_preview
 from inference_worker.runtime import REDIS_ERRORS, Backoff, StopFlag, with_redis_retry
 
 log = logging.getLogger("ei.worker")
@@ -69,6 +70,7 @@ class WorkerConfig:
     max_age: float = 1.0
     result_maxlen: int = 100
     heartbeat_ttl: int = 10
+    preview_width: int = protocol.PREVIEW_WIDTH  # 0: results carry no preview
 
 
 def default_worker_id() -> str:
@@ -161,22 +163,27 @@ class Worker:
             detail = f"header says {frame.width}x{frame.height}, JPEG is {width}x{height}"
             self._reject(frame.stream, "size-mismatch", detail)
             return
-        self._decoding.append((frame, self._decoders.submit(self.engine.prepare, frame.data, width, height)))
+        self._decoding.append((frame, self._decoders.submit(self._decode, frame.data, width, height)))
         while len(self._decoding) > self._decode_threads or (self._decoding and self._decoding[0][1].done()):
             self._submit_oldest()
+
+    def _decode(self, jpeg: bytes, width: int, height: int) -> tuple[Prepared, bytes | None]:
+        """On a decoding thread: the model's input, and the preview made from the same pixels."""
+        prepared = self.engine.prepare(jpeg, width, height)
+        return prepared, make_preview(jpeg, width, height, prepared.picture, self.config.preview_width)
 
     def _submit_oldest(self) -> None:
         """Hand the oldest decoded frame to OpenVINO; blocks while every infer request is busy."""
         frame, decoded = self._decoding.popleft()
         try:
-            prepared = decoded.result()
+            prepared, preview = decoded.result()
         except ValueError as exc:
             self._reject(frame.stream, "corrupt-jpeg", f"stream {frame.stream} seq {frame.seq}: {exc}")
             return
         self.metrics.started()
         ticket = self._in_order.ticket()
         try:
-            self.engine.submit(prepared, (ticket, frame))
+            self.engine.submit(prepared, (ticket, frame, preview))
         except BaseException:
             self._in_order.done(ticket, None)
             raise
@@ -195,8 +202,10 @@ class Worker:
 
     # -- results ----------------------------------------------------------------------------------
 
-    def _on_result(self, userdata: tuple[int, protocol.Frame], detections: list[dict] | None, infer_seconds: float) -> None:
-        ticket, frame = userdata
+    def _on_result(
+        self, userdata: tuple[int, protocol.Frame, bytes | None], detections: list[dict] | None, infer_seconds: float
+    ) -> None:
+        ticket, frame, preview = userdata
         if detections is None:
             self.metrics.failed(frame.stream)
             self._in_order.done(ticket, None)
@@ -207,7 +216,7 @@ class Worker:
             worker=self.config.worker_id, ts_done=round(done, 6), detections=detections,
         )
         self.metrics.inferred(frame.stream, infer_seconds, done - frame.ts)
-        self._in_order.done(ticket, (frame.stream, protocol.encode_result(meta, frame.data)))
+        self._in_order.done(ticket, (frame.stream, protocol.encode_result(meta, frame.data, preview)))
 
     def _publish_loop(self) -> None:
         """Write results in batches; keep them across a Redis outage rather than lose them.

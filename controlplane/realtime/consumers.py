@@ -15,6 +15,7 @@ from controlplane.realtime.backpressure import SocketDrain
 from controlplane.realtime.selectors import latest_result, stream_exists
 from inference_worker.runtime import REDIS_ERRORS
 
+BAD_REQUEST = 4400
 UNKNOWN_STREAM = 4404
 log = logging.getLogger("ei.realtime")
 
@@ -33,14 +34,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         stream = self.scope["url_route"]["kwargs"]["stream"]
+        self.picture = query_param(self.scope, "picture") or wire.FULL
         code = refusal(self.scope) or (None if await stream_exists(stream) else UNKNOWN_STREAM)
+        if code is None and self.picture not in wire.PICTURES:
+            code = BAD_REQUEST
         if code is None:
             self.binary = query_param(self.scope, "frames") != "0"
             self.buffer: deque[wire.Result] = deque(maxlen=self.buffer_size)
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
             # Joined before the handshake completes: a connected client misses nothing published after.
-            self.group = wire.group_name(stream)
+            self.group = wire.group_name(stream, self.picture)
             await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()  # refusals too: a refused handshake would hide the close code
         if code:
@@ -53,7 +57,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             log.warning("no latest result for %s: %s", stream, exc)
         else:
             if latest:
-                self.enqueue(latest)
+                self.enqueue(latest.showing(self.picture))
         self.sender = asyncio.create_task(self.send_results())
 
     async def dispatch(self, message):

@@ -1,4 +1,5 @@
-"""The relay: every stream's results, from Redis to the Channels group of the clients watching it.
+"""The relay: every stream's results, from Redis to the Channels groups of the clients watching it
+(one group per picture: the frames, and the workers' previews of them).
 
 One blocking XREAD covers all result streams, so an idle relay costs nothing and a busy one makes
 one round trip per batch; results of different streams are forwarded concurrently, those of one
@@ -23,7 +24,7 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
 from controlplane.realtime.selectors import redis_client, stream_names
-from controlplane.realtime.wire import Result, group_name
+from controlplane.realtime.wire import PICTURES, Result, group_name
 from inference_worker import protocol
 from inference_worker.runtime import REDIS_ERRORS, Backoff
 
@@ -99,7 +100,7 @@ class Relay:
             raise outage.exceptions[0] from None
 
     async def _forward_stream(self, stream: str, entries) -> None:
-        group = group_name(stream)
+        groups = [(group_name(stream, picture), picture) for picture in PICTURES]
         for entry_id, fields in entries:
             try:
                 result = Result.from_entry(entry_id, fields)
@@ -108,7 +109,8 @@ class Relay:
                     self._malformed.add(stream)
                     log.warning("stream %s: skipping malformed results (%s)", stream, exc)
             else:
-                await self.layer.group_send(group, result.event())
+                await asyncio.gather(*(self.layer.group_send(group, result.showing(picture).event())
+                                       for group, picture in groups))
             self.cursors[stream] = entry_id.decode()
 
 

@@ -3,20 +3,26 @@
 A websocket client gets one message per result: by default a binary message
 ``[4-byte big-endian length N][N bytes of JSON meta][JPEG bytes]``, or with ``?frames=0`` a text
 message with the JSON meta alone. The meta is the worker's, byte for byte (``inference_worker.protocol``).
+The JPEG is the frame as captured, or with ``?picture=preview`` the worker's smaller copy of it (the
+frame itself when it had none). Each picture has its own group, so full frames cross the channel
+layer only while someone watches them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
 EVENT_TYPE = "stream.result"  # the channel-layer message type of a result (StreamConsumer.dispatch)
 HEADER_BYTES = 4
+FULL, PREVIEW = "full", "preview"
+PICTURES = (FULL, PREVIEW)
 
 
-def group_name(stream: str) -> str:
-    """The Channels group of a stream's watchers (stream names are already valid group names)."""
-    return f"stream.{stream}"
+def group_name(stream: str, picture: str = FULL) -> str:
+    """The Channels group of those watching ``stream``'s ``picture`` (names are valid group names)."""
+    return f"stream.{stream}" if picture == FULL else f"stream.{stream}.{picture}"
 
 
 def entry_order(entry_id: str) -> tuple[int, int]:
@@ -30,14 +36,22 @@ class Result:
     id: str  # the entry ID in ei:results:<stream>
     meta: str
     jpeg: bytes
+    preview: bytes | None = None
 
     @classmethod
     def from_entry(cls, entry_id: bytes, fields: dict[bytes, bytes]) -> Result:
         """A result read with redis-py; ``ValueError`` when it lacks the fields a worker writes."""
         try:
-            return cls(id=entry_id.decode(), meta=fields[b"meta"].decode(), jpeg=fields[b"jpeg"])
+            return cls(id=entry_id.decode(), meta=fields[b"meta"].decode(), jpeg=fields[b"jpeg"],
+                       preview=fields.get(b"preview"))
         except (KeyError, UnicodeDecodeError) as exc:
             raise ValueError(f"malformed result {entry_id!r}: {exc!r}") from None
+
+    def showing(self, picture: str) -> Result:
+        """This result with ``picture`` as its JPEG: the preview, where there is one, or the frame."""
+        if picture == PREVIEW and self.preview:
+            return dataclasses.replace(self, jpeg=self.preview, preview=None)
+        return dataclasses.replace(self, preview=None)
 
     def event(self) -> dict:
         """The channel-layer message (serialised by the layer with msgpack)."""

@@ -25,6 +25,11 @@ def frames_drawn(page: Page, canvas: str) -> int:
     return int(page.locator(canvas).get_attribute("data-frames-drawn") or 0)
 
 
+def picture_width(page: Page, canvas: str) -> int:
+    """The width of the last JPEG drawn on the canvas."""
+    return int(page.locator(canvas).get_attribute("data-picture-width") or 0)
+
+
 def wait_for_drawing(page: Page, canvas: str, *, more_than: int, with_boxes: bool = False, timeout: float = 90) -> None:
     """Until the canvas has drawn more than ``more_than`` frames (and its last one had boxes)."""
     page.wait_for_function(

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.dashboard import frames_drawn, log_in, tile_canvas, wait_for_drawing
+from tests.browser.dashboard import frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
 from tests.support import VTEST, wait_until
 
@@ -87,6 +87,7 @@ def test_a_stream_registered_in_the_form_is_drawn_with_its_boxes(page, system, s
     page.get_by_test_id("nav-live").click()
     grid_canvas = tile_canvas("street")
     wait_for_drawing(page, grid_canvas, more_than=3, with_boxes=True)  # vtest: a street with pedestrians
+    grid_width = picture_width(page, grid_canvas)
     tile = page.locator('[data-testid=stream-tile][data-stream="street"]')
     expect(tile.get_by_test_id("stream-fps")).to_contain_text(re.compile(r"[1-9]"))
     for figure in ("stream-latency", "stream-drops"):
@@ -102,6 +103,8 @@ def test_a_stream_registered_in_the_form_is_drawn_with_its_boxes(page, system, s
     expect(page.locator(large_canvas)).to_be_visible()
     wait_for_drawing(page, large_canvas, more_than=frames_drawn(page, large_canvas) + 3, with_boxes=True)
     screenshot("large")
+    # The grid draws the workers' previews, the large view the frames as the producer sent them (640 wide).
+    assert (grid_width, picture_width(page, large_canvas)) == (320, 640)
 
 
 def test_a_policy_changed_on_the_services_page_reaches_the_api(page, system, screenshot):

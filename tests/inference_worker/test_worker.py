@@ -9,8 +9,10 @@ import urllib.request
 
 import cv2
 import msgpack
+import numpy as np
 import pytest
 import redis
+import simplejpeg
 
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
@@ -67,6 +69,25 @@ def test_finds_the_face_in_astronaut(r, start_worker):
     assert face["label"] == "face" and face["score"] > 0.75
     assert 0.25 < x0 < x1 < 0.65 and 0.05 < y0 < y1 < 0.45  # her face, not the suit or the flag
     assert jpeg == jpeg_of(sample_image("astronaut")), "the result carries the bytes that came in"
+
+
+def test_results_of_wide_frames_carry_a_preview_of_the_same_picture(r, start_worker):
+    start_worker("face", "builtin:face")
+    start_worker("people", "builtin:people", "--preview-width", "0")
+    wide, narrow = jpeg_of(sample_image("astronaut")), jpeg_of(cv2.resize(sample_image("astronaut"), (256, 256)))
+    r.rpush(protocol.frames_key("face"), frame_bytes("wide", 0, wide), frame_bytes("narrow", 0, narrow))
+    r.rpush(protocol.frames_key("people"), frame_bytes("off", 0, wide))
+    wait_until(lambda: all(r.xlen(protocol.results_key(s)) for s in ("wide", "narrow", "off")), 30, "three results")
+
+    (_, fields), = r.xrange(protocol.results_key("wide"))
+    assert fields[b"jpeg"] == wide, "the frame as it came in"
+    assert simplejpeg.decode_jpeg_header(fields[b"preview"])[:2] == (320, 320), "512 -> the default 320"
+    expected = cv2.resize(sample_image("astronaut"), (320, 320), interpolation=cv2.INTER_AREA)
+    error = np.abs(simplejpeg.decode_jpeg(fields[b"preview"], "BGR").astype(int) - expected.astype(int)).mean()
+    assert error < 8, "the same picture"
+    for stream in ("narrow", "off"):  # no wider than the preview, or previews off
+        (_, fields), = r.xrange(protocol.results_key(stream))
+        assert set(fields) == {b"meta", b"jpeg"}, stream
 
 
 def test_finds_people_in_the_street_video(r, start_worker):

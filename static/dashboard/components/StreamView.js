@@ -1,5 +1,6 @@
 // One stream's live picture with its boxes, and its figures: results per second, latency (capture to
-// result, and capture to drawn) and dropped frames. Used by the grid's tiles and the large view.
+// result, and capture to drawn) and dropped frames. Used by the grid's tiles (with the workers' previews,
+// a quarter of a frame's pixels: what lets a machine draw many streams at full rate) and the large view.
 import { computed, onBeforeUnmount, onMounted, ref } from "vue";
 import { fleet } from "../core/fleet.js";
 import { fixed, millis } from "../core/format.js";
@@ -9,9 +10,12 @@ import { Surface } from "../live/surface.js";
 
 export default {
   name: "StreamView",
-  props: { stream: { type: String, required: true } },
+  props: {
+    stream: { type: String, required: true },
+    picture: { type: String, default: "full" }, // or "preview"
+  },
   setup(props) {
-    const feed = acquireFeed(props.stream);
+    const feed = acquireFeed(props.stream, props.picture);
     const canvas = ref(null);
     onMounted(() => {
       feed.surface = new Surface(canvas.value);

@@ -1,4 +1,4 @@
-// The live results of one stream: its websocket, the newest frame waiting to be decoded (one slot, never
+// The live results of one stream, as full frames or as the workers' smaller previews: its websocket, the newest frame waiting to be decoded (one slot, never
 // a queue: a newer message replaces it), each queue's latest boxes, and the figures shown on its tile.
 import { reactive } from "vue";
 import { reportUnauthorized } from "../core/api.js";
@@ -13,15 +13,17 @@ const LAYER_MAX_SKEW_SECONDS = 2;
 
 window.__eiDrawStats = window.__eiDrawStats || {};
 
-function socketUrl(stream) {
+function socketUrl(stream, picture) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}/ws/streams/${encodeURIComponent(stream)}/`;
+  return `${scheme}://${location.host}/ws/streams/${encodeURIComponent(stream)}/?picture=${picture}`;
 }
 
 class StreamFeed {
-  constructor(stream) {
+  constructor(stream, picture) {
     this.stream = stream;
-    this.stats = window.__eiDrawStats[stream] ||= { received: 0, drawn: 0, replaced: 0 };
+    this.key = `${picture}:${stream}`;
+    // For whoever measures the page: counts, and the capture-to-drawn seconds of all frames drawn.
+    this.stats = window.__eiDrawStats[stream] ||= { received: 0, drawn: 0, replaced: 0, lagSeconds: 0 };
     this.view = reactive({
       state: "connecting", why: "", fps: 0, latency: null, drawLatency: null, queues: [], anyResult: false,
     });
@@ -37,7 +39,7 @@ class StreamFeed {
     this.rate = new RateMeter();
     this.latency = new RecentMedian();
     this.drawLatency = new RecentMedian();
-    this.socket = new ResultSocket(socketUrl(stream), {
+    this.socket = new ResultSocket(socketUrl(stream, picture), {
       onMessage: (data) => this.receive(data),
       onState: (state, why, code) => this.changed(state, why, code),
     });
@@ -47,8 +49,8 @@ class StreamFeed {
 
   changed(state, why = "", code = 0) {
     Object.assign(this.view, { state, why });
-    if (state === "reconnecting") reportDown(`socket:${this.stream}`);
-    else reportUp(`socket:${this.stream}`);
+    if (state === "reconnecting") reportDown(`socket:${this.key}`);
+    else reportUp(`socket:${this.key}`);
     if (code === 4401) reportUnauthorized();
   }
 
@@ -112,8 +114,10 @@ class StreamFeed {
     this.current = null;
     this.surface.paint(bitmap, meta.seq, this.layers(meta));
     bitmap.close();
+    const lag = Date.now() / 1000 - meta.ts_capture;
     this.stats.drawn += 1;
-    this.drawLatency.add(Date.now() / 1000 - meta.ts_capture);
+    this.stats.lagSeconds += lag;
+    this.drawLatency.add(lag);
   }
 
   /** Copies the running figures into the reactive view, twice a second rather than on every message. */
@@ -130,18 +134,22 @@ class StreamFeed {
     this.socket.close();
     this.current?.bitmap?.close();
     this.current = null;
-    reportUp(`socket:${this.stream}`);
+    reportUp(`socket:${this.key}`);
   }
 }
 
 const feeds = new Map();
 
-/** The feed of `stream`, shared by whoever shows it; give it back with `releaseFeed`. */
-export function acquireFeed(stream) {
-  let feed = feeds.get(stream);
+/**
+ * The feed of `stream`'s `picture` ("full" frames, or "preview": small copies, for tiles), shared by
+ * whoever shows it; give it back with `releaseFeed`.
+ */
+export function acquireFeed(stream, picture) {
+  const key = `${picture}:${stream}`;
+  let feed = feeds.get(key);
   if (!feed) {
-    feed = new StreamFeed(stream);
-    feeds.set(stream, feed);
+    feed = new StreamFeed(stream, picture);
+    feeds.set(key, feed);
   }
   feed.users += 1;
   return feed;
@@ -150,7 +158,7 @@ export function acquireFeed(stream) {
 export function releaseFeed(feed) {
   feed.users -= 1;
   if (feed.users === 0) {
-    feeds.delete(feed.stream);
+    feeds.delete(feed.key);
     feed.dispose();
   }
 }

@@ -2,6 +2,7 @@
 // 1, 2, 4 ... at most 10 s, except when the server refused it on purpose (then it says why).
 
 const REFUSALS = {
+  4400: "The server did not understand this page's request.",
   4401: "Not signed in.",
   4403: "The server refused this page's origin.",
   4404: "No such stream.",

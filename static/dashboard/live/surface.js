@@ -1,6 +1,6 @@
 // A canvas a stream is drawn on: it knows its size in device pixels and whether it is on screen, and
 // after each draw it records what it drew in data- attributes (data-frames-drawn, data-boxes-drawn,
-// data-last-seq) for whoever watches the page.
+// data-last-seq, data-picture-width: the width of the JPEG drawn) for whoever watches the page.
 import { paintFrame } from "./paint.js";
 
 export class Surface {
@@ -37,7 +37,10 @@ export class Surface {
     }
     const boxes = paintFrame(this.ctx, bitmap, layers);
     this.framesDrawn += 1;
-    this.mark({ "data-frames-drawn": this.framesDrawn, "data-boxes-drawn": boxes, "data-last-seq": seq });
+    this.mark({
+      "data-frames-drawn": this.framesDrawn, "data-boxes-drawn": boxes, "data-last-seq": seq,
+      "data-picture-width": bitmap.width,
+    });
     return boxes;
   }
 

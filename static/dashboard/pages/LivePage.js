@@ -22,7 +22,7 @@ export default {
       <p v-if="error" class="error" role="alert">Cannot list the streams: {{ error.message }}</p>
       <p v-if="streams && !streams.length">No streams yet. <a href="#/streams">Register one</a> to watch it here.</p>
       <div class="tile-grid">
-        <StreamView v-for="stream in streams || []" :key="stream.name" :stream="stream.name"
+        <StreamView v-for="stream in streams || []" :key="stream.name" :stream="stream.name" picture="preview"
                     class="tile" data-testid="stream-tile" @click="open(stream.name)">
           <header class="tile-header">
             <a :href="hrefOf('/live/' + stream.name)" @click.stop>{{ stream.name }}</a>

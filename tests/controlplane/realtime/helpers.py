@@ -8,14 +8,14 @@ from controlplane.realtime.wire import parse_binary_message
 from inference_worker import protocol
 
 
-def add_result(client, stream: str, seq: int, jpeg: bytes, *, entry_id: str = "*") -> dict:
+def add_result(client, stream: str, seq: int, jpeg: bytes, *, entry_id: str = "*", preview: bytes | None = None) -> dict:
     """XADD a result the way a worker writes it; returns its meta."""
     frame = protocol.Frame(stream=stream, seq=seq, ts=time.time(), width=451, height=300, data=jpeg)
     meta = protocol.result_meta(
         frame=frame, queue="people", model="builtin:people", worker="test-worker", ts_done=time.time(),
         detections=[{"label": "person", "score": 0.9, "box": [0.1, 0.2, 0.3, 0.4]}],
     )
-    client.xadd(protocol.results_key(stream), protocol.encode_result(meta, jpeg), id=entry_id, maxlen=100)
+    client.xadd(protocol.results_key(stream), protocol.encode_result(meta, jpeg, preview), id=entry_id, maxlen=100)
     return meta
 
 

@@ -35,6 +35,18 @@ async def test_frames_0_sends_the_meta_alone_as_json_text(ws, r, streams, token,
     assert json.loads(message["text"]) == meta
 
 
+async def test_picture_preview_gets_the_workers_preview_or_the_frame_when_it_has_none(ws, r, streams, token, jpeg):
+    add_result(r, "street", 0, jpeg, preview=b"small jpeg")
+    add_result(r, "door", 0, jpeg)
+    assert (await next_result(await ws(f"/ws/streams/street/?token={token}&picture=preview")))[1] == b"small jpeg"
+    assert (await next_result(await ws(f"/ws/streams/street/?token={token}&picture=full")))[1] == jpeg
+    assert (await next_result(await ws(f"/ws/streams/door/?token={token}&picture=preview")))[1] == jpeg
+
+
+async def test_an_unknown_picture_is_refused_with_4400(ws, redis_url, streams, token):
+    assert await close_code(await ws(f"/ws/streams/street/?token={token}&picture=huge")) == 4400
+
+
 async def test_a_stream_with_no_results_yet_sends_nothing_until_one_comes(ws, redis_url, streams, token):
     client = await ws(f"/ws/streams/street/?token={token}")
     assert await client.receive_nothing(timeout=0.5)

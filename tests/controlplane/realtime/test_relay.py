@@ -9,6 +9,7 @@ import time
 
 import pytest
 import redis
+import simplejpeg
 
 from controlplane.realtime.relay import Relay
 from inference_worker import protocol
@@ -56,6 +57,17 @@ async def test_results_reach_watchers_of_their_stream_only_in_order(ws, r, strea
     assert await street.receive_nothing(timeout=0.3), "each result once"
 
 
+async def test_each_watcher_gets_the_picture_it_asked_for(ws, r, streams, token, jpeg, relay):
+    full = await ws(f"/ws/streams/street/?token={token}")
+    small = await ws(f"/ws/streams/street/?token={token}&picture=preview")
+    await relaying(relay)
+    await until_live(full, r, "street", jpeg)
+    await next_result(small)
+    sent = [add_result(r, "street", seq, jpeg, preview=b"preview %d" % seq) for seq in range(3)]
+    assert [await next_result(full) for _ in sent] == [(meta, jpeg) for meta in sent]
+    assert [await next_result(small) for _ in sent] == [(meta, b"preview %d" % meta["seq"]) for meta in sent]
+
+
 async def test_a_stream_created_after_the_relay_started_gets_its_first_results(ws, r, db, token, jpeg, relay):
     """The gap pitfall: a new stream's first results are written before the relay's next look finds it.
 
@@ -96,13 +108,16 @@ async def test_a_real_worker_result_reaches_a_websocket(ws, r, redis_url, stream
         await asyncio.to_thread(wait_until, lambda: live_workers(r), 120, "the worker's heartbeat")
         await relaying(relay)
         client = await ws(f"/ws/streams/door/?token={token}")
+        tile = await ws(f"/ws/streams/door/?token={token}&picture=preview")
         r.rpush(protocol.frames_key("face"), frame_bytes("door", 41, jpeg))
         meta, data = await next_result(client, timeout=60)
+        tile_meta, preview = await next_result(tile, timeout=10)
     finally:
         assert worker.terminate() == 0, worker.output()
     assert (meta["stream"], meta["seq"], meta["queue"], meta["worker"]) == ("door", 41, "face", "wf")
     assert meta["detections"] == [], "the cat has no human face"
     assert data == jpeg
+    assert tile_meta == meta and simplejpeg.decode_jpeg_header(preview)[:2] == (213, 320), "451x300 -> 320 wide"
 
 
 async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, caplog):
