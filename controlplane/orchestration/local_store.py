@@ -4,6 +4,10 @@ The reconciler writes each desired unit into ``ei:local:units`` (unit key -> JSO
 the supervisor runs processes for them and reports into ``ei:local:status`` (unit key -> JSON of
 :class:`UnitStatus`), and keeps ``ei:local:supervisor`` alive while it runs. A publish on
 ``ei:local:changed`` wakes the supervisor at once instead of at its next poll. JSON only.
+
+``ei:local:reconciled`` says the units are the whole desired state: the reconciler sets it after a
+pass has written them all. A Redis that restarted empty lacks it, and then an absent unit means
+"not written again yet", not "no longer wanted": the supervisor stops nothing until it is back.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ UNITS = "ei:local:units"
 STATUS = "ei:local:status"
 SUPERVISOR = "ei:local:supervisor"
 CHANGED = "ei:local:changed"
+RECONCILED = "ei:local:reconciled"
 SUPERVISOR_TTL = 5  # seconds without a refresh after which the supervisor counts as gone
 
 

@@ -58,6 +58,11 @@ def reconcile(*, backend: Backend | None = None) -> Report:
             report.actions += backend.delete(key, observed[key])
         except BackendError as exc:
             report.errors[key] = str(exc)
+    if not report.errors:
+        try:
+            backend.finish()
+        except BackendError as exc:
+            report.errors.update({key: str(exc) for key in wanted})
     if report.actions:
         try:
             observed = backend.observe()  # read back what the writes made

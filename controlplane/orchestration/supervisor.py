@@ -3,7 +3,9 @@ Redis become worker and producer processes on this machine.
 
 Each step it starts what is missing, restarts what died (with exponential backoff), stops what is no
 longer wanted or was replaced by a new spec, applies the HPA rule to each worker pool with a policy, and
-reports every unit's status back. Losing Redis for a while leaves the running processes alone.
+reports every unit's status back. Losing Redis for a while leaves the running processes alone, and so
+does a Redis that comes back empty: until the reconciler has written the desired state again, nothing
+is stopped (see ``local_store.RECONCILED``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def replica_bounds(unit: Unit) -> tuple[int, int]:
 class Supervisor:
     def __init__(self, client: redis.Redis, *, redis_url: str, media_root: Path, python: str = sys.executable,
                  cwd: str | None = None, autoscale_interval: float = 5.0, grace: float = 30.0,
-                 on_scale=None, on_status_change=None):
+                 on_scale=None, nudge=None):
         self.client = client
         self.redis_url = redis_url
         self.media_root = Path(media_root)
@@ -91,13 +93,14 @@ class Supervisor:
         self.autoscale_interval = autoscale_interval
         self.grace = grace
         self.on_scale = on_scale  # called with the scaling event's fields
-        self.on_status_change = on_status_change
+        self.nudge = nudge  # asks the reconciler for a pass: a status changed, or Redis lost the units
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "REDIS_URL": redis_url}
         self.identity = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})
         self.pools: dict[str, Pool] = {}
         self.stopping: list[Child] = []
         self.reported: dict[str, str] = {}
         self._redis_down = False
+        self._unreconciled = False  # Redis holds no mark that its units are the whole desired state
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -139,7 +142,9 @@ class Supervisor:
         now = time.monotonic()
         try:
             self.client.set(local_store.SUPERVISOR, self.identity, ex=local_store.SUPERVISOR_TTL)
-            units = {key.decode(): local_store.decode_unit(raw) for key, raw in self.client.hgetall(local_store.UNITS).items()}
+            pipe = self.client.pipeline()  # MULTI: the units and their mark read as one
+            raw_units, reconciled = pipe.hgetall(local_store.UNITS).exists(local_store.RECONCILED).execute()
+            units = {key.decode(): local_store.decode_unit(raw) for key, raw in raw_units.items()}
             live = live_workers(self.client)
         except redis.RedisError as exc:
             if not self._redis_down:
@@ -150,9 +155,13 @@ class Supervisor:
         if self._redis_down:
             log.info("supervisor: Redis is back")
             self._redis_down = False
-        for key in list(self.pools.keys() - units.keys()):
-            log.info("supervisor: %s is no longer wanted; stopping it", key)
-            self._retire(self.pools.pop(key).slots)
+        if reconciled:
+            self._unreconciled = False
+            for key in list(self.pools.keys() - units.keys()):
+                log.info("supervisor: %s is no longer wanted; stopping it", key)
+                self._retire(self.pools.pop(key).slots)
+        elif not self._unreconciled:
+            self._desired_state_missing(units)
         for key, (spec_hash, spec) in units.items():
             self._sync(key, spec_hash, unit_from_spec(spec))
         self._converge_all(now)
@@ -161,6 +170,17 @@ class Supervisor:
             if isinstance(pool.unit, WorkerPool) and pool.unit.autoscale and now - pool.last_scaled >= self.autoscale_interval:
                 self._autoscale(pool, heartbeats, now)
         self._report(heartbeats)
+
+    def _desired_state_missing(self, units: dict) -> None:
+        """A new Redis, or one that restarted empty: keep every process, report every status again (they
+        were lost too) and ask for a pass, which writes the units and the mark back."""
+        self._unreconciled = True
+        self.reported = {}
+        if kept := self.pools.keys() - units.keys():
+            log.warning("supervisor: Redis holds no desired state (restarted empty?); keeping %s until the "
+                        "reconciler writes it again", ", ".join(sorted(kept)))
+        if self.nudge is not None:
+            self.nudge()
 
     def _count(self) -> int:
         return sum(len(pool.running()) for pool in self.pools.values())
@@ -290,8 +310,8 @@ class Supervisor:
             pipe.hdel(local_store.STATUS, *gone)
         pipe.execute()
         self.reported = statuses
-        if self.on_status_change is not None:
-            self.on_status_change()
+        if self.nudge is not None:
+            self.nudge()
 
     def _status(self, pool: Pool, heartbeats: dict[str, dict], producing: int) -> local_store.UnitStatus:
         running = pool.running()

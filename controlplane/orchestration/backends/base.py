@@ -41,3 +41,7 @@ class Backend(Protocol):
 
     def delete(self, key: str, observed: Observed) -> list[str]:
         """Remove an owned unit no longer desired; return one line per write."""
+
+    def finish(self) -> None:
+        """After a pass whose writes all succeeded: record, where the backend's store can lose it, that
+        what it holds is the whole desired state. Writes nothing when that is recorded already."""

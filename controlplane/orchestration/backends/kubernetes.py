@@ -213,6 +213,9 @@ class KubernetesBackend:
     def delete(self, key: str, observed: Observed) -> list[str]:
         return [line for kind, obj in observed.detail.items() for line in self._delete_object(kind, obj)]
 
+    def finish(self) -> None:
+        """Nothing to record: the API server keeps its objects (etcd), and a lost one is created again."""
+
     def _refuse_foreign(self, kind: str, name: str) -> None:
         """Apply would take over a same-named object someone else made: refuse instead."""
         existing = self._call(f"read {kind} {name}", lambda: self._resource(kind).get(

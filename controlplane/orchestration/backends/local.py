@@ -19,6 +19,7 @@ class LocalBackend:
 
     def __init__(self, client: redis.Redis):
         self.client = client
+        self._recorded = False  # whether Redis says its units are the whole desired state (observe)
 
     @classmethod
     def from_settings(cls) -> "LocalBackend":
@@ -28,7 +29,8 @@ class LocalBackend:
         try:
             pipe = self.client.pipeline(transaction=False)
             pipe.hgetall(local_store.UNITS).hgetall(local_store.STATUS).exists(local_store.SUPERVISOR)
-            units, statuses, supervised = pipe.execute()
+            pipe.exists(local_store.RECONCILED)
+            units, statuses, supervised, self._recorded = pipe.execute()
         except redis.RedisError as exc:
             raise self._unreachable(exc) from exc
         observed = {}
@@ -63,6 +65,11 @@ class LocalBackend:
     def delete(self, key: str, observed: Observed) -> list[str]:
         self._write(lambda pipe: pipe.hdel(local_store.UNITS, key))
         return [f"deleted {key}"]
+
+    def finish(self) -> None:
+        if not self._recorded:
+            self._write(lambda pipe: pipe.set(local_store.RECONCILED, 1))
+            self._recorded = True
 
     def _write(self, change) -> None:
         try:

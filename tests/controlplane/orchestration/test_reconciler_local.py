@@ -55,6 +55,7 @@ def test_first_pass_writes_units_and_status_second_pass_writes_nothing(fleet, lo
     service = InferenceService.objects.get(name="people")
     assert (service.status, service.status_message) == ("applying", NO_SUPERVISOR)
     assert service.status_changed is not None
+    assert r.exists(local_store.RECONCILED), "the units are marked as the whole desired state"
 
     before = writes(r)
     with CaptureQueriesContext(connection) as queries:
@@ -62,6 +63,19 @@ def test_first_pass_writes_units_and_status_second_pass_writes_nothing(fleet, lo
     assert again.lines() == []
     assert writes(r) == before
     assert not [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_a_pass_with_nothing_wanted_still_marks_the_units_complete(local_backend, r, db):
+    assert reconcile(backend=local_backend).lines() == []
+    assert r.exists(local_store.RECONCILED), "so the supervisor may stop whatever it still runs"
+
+
+def test_a_pass_after_redis_lost_its_data_writes_the_units_and_the_mark_again(fleet, local_backend, r):
+    reconcile(backend=local_backend)
+    before = units(r)
+    r.flushall()  # what a restart without persistence leaves
+    assert sorted(reconcile(backend=local_backend).actions) == ["created producer/street", "created worker/people"]
+    assert units(r) == before and r.exists(local_store.RECONCILED)
 
 
 def test_a_policy_change_updates_the_unit_but_not_its_spec_hash(fleet, local_backend, r):

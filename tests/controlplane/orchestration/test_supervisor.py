@@ -69,6 +69,22 @@ def test_a_killed_worker_comes_back(supervisor, local_backend, people_model, r):
     ]
 
 
+def test_redis_restarting_empty_stops_nothing_and_the_next_pass_restores_it(supervisor, local_backend, people_model, r):
+    inference_service_create(name="people", queue="people", model=people_model)
+    reconcile(backend=local_backend)
+    service = InferenceService.objects.get(name="people")
+    wait_until(lambda: status_after_reconcile(local_backend, service) == "ready", 120, "the service to be ready")
+    pid = workers(r, "people")["people-0"]["pid"]
+
+    r.flushall()  # what a Redis restarted without persistence holds: no units, no statuses
+    wait_until(lambda: "Redis holds no desired state" in supervisor.output(), 30, "the supervisor to notice")
+    assert wait_until(lambda: workers(r, "people").get("people-0"), 30, "the worker's next heartbeat")["pid"] == pid
+    wait_until(lambda: status_after_reconcile(local_backend, service) == "ready", 30, "the statuses reported again")
+    assert workers(r, "people")["people-0"]["pid"] == pid, "the same process throughout"
+    output = supervisor.output()
+    assert "no longer wanted" not in output and "replacing its processes" not in output, output[-3000:]
+
+
 def test_a_worker_that_cannot_start_is_failed_with_its_reason(supervisor, local_backend, r, settings, tmp_path):
     corrupt = tmp_path / "media" / "models" / "broken" / "1" / "broken.onnx"
     corrupt.parent.mkdir(parents=True)

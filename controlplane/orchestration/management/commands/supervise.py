@@ -25,7 +25,7 @@ class Command(BaseCommand):
         stop = StopFlag().install()
         supervisor = Supervisor(
             get_redis(), redis_url=settings.REDIS_URL, media_root=settings.MEDIA_ROOT, cwd=str(settings.BASE_DIR),
-            autoscale_interval=autoscale_interval, grace=grace, on_scale=self._record, on_status_change=self._nudge,
+            autoscale_interval=autoscale_interval, grace=grace, on_scale=self._record, nudge=self._nudge,
         )
         try:
             supervisor.run(stop)
@@ -42,5 +42,5 @@ class Command(BaseCommand):
 
     @staticmethod
     def _nudge() -> None:
-        """Status changed: let the reconciler copy it onto the rows now rather than at the next beat."""
+        """A status changed (or Redis lost the units): a pass now rather than at the next beat."""
         request_reconcile()
