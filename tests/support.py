@@ -114,6 +114,13 @@ def redis_server_command(port: int, workdir: Path) -> list[str]:
     ]
 
 
+def start_redis_server(port: int, workdir: Path) -> subprocess.Popen:
+    """A redis-server of the caller's own (no persistence: started again, it is empty), once it answers."""
+    proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL)
+    wait_until(lambda: pings(f"redis://127.0.0.1:{port}/0"), 10, "redis-server")
+    return proc
+
+
 def database_url() -> str:
     """The test database as a DATABASE_URL, for processes a test starts (which needs ``transaction=True``)."""
     from urllib.parse import quote

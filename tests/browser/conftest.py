@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,22 @@ from tests.support import REPO
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def system(redis_server, tmp_path_factory) -> Iterator[System]:
-    redis.Redis.from_url(redis_server["url"]).flushall()
-    running = System(tmp_path_factory.mktemp("system"), redis_server["url"])
+@contextmanager
+def running_system(redis_url: str, workdir: Path) -> Iterator[System]:
+    """The system started on ``redis_url``; afterwards every process must stop cleanly on SIGTERM."""
+    running = System(workdir, redis_url)
     try:
         yield running.start()
     finally:
         exits = running.stop()
     assert set(exits.values()) == {0}, f"every process stops cleanly on SIGTERM: {exits}"
+
+
+@pytest.fixture(scope="module")
+def system(redis_server, tmp_path_factory) -> Iterator[System]:
+    redis.Redis.from_url(redis_server["url"]).flushall()
+    with running_system(redis_server["url"], tmp_path_factory.mktemp("system")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

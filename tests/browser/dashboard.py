@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.support import VTEST
+
+# The street video played at 10 fps into the people queue.
+STREET = {"source_kind": "file", "source": str(VTEST), "queue": "people", "target_fps": 10}
+# Chromium's own console lines for requests refused while the server (or what it needs) is away.
+SERVER_DOWN = r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)|WebSocket connection to .* failed"
+
 
 def log_in(page: Page, username: str, password: str) -> None:
     """Through the login form; returns once the header names the user."""

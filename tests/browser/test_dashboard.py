@@ -14,9 +14,11 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.dashboard import frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing
+from tests.browser.dashboard import (
+    SERVER_DOWN, STREET, frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing,
+)
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
-from tests.support import VTEST, wait_until
+from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the first test's budget
 expect.set_options(timeout=30_000)  # a 2-core machine that runs the whole fleet and a browser
@@ -24,10 +26,8 @@ expect.set_options(timeout=30_000)  # a 2-core machine that runs the whole fleet
 # Opens like an exported ONNX file (ir_version 8), so it passes the upload's cheap checks and fails in
 # OpenVINO, where Celery validates it.
 CORRUPT_ONNX = b"\x08\x08\x12\x07pytorch" + random.Random(7).randbytes(64 * 1024)
-# The street video played at 10 fps into the people queue.
-STREET = {"source_kind": "file", "source": str(VTEST), "queue": "people", "target_fps": 10}
-# Chromium's own console lines for requests refused while the server is down.
-SERVER_DOWN = r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE)|WebSocket connection to .* failed"
+
+
 def wait_until_history(system: System, *, samples: int) -> None:
     wait_until(lambda: len(system.api("GET", f"/api/services/{SERVICE}/history/?minutes=10")["samples"]) >= samples,
                90, f"{samples} history samples", interval=1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from controlplane.realtime.relay import Relay
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.controlplane.realtime.helpers import add_result, next_result, until_live
-from tests.support import Proc, frame_bytes, free_port, pings, redis_server_command, wait_until, worker_command
+from tests.support import Proc, frame_bytes, free_port, start_redis_server, wait_until, worker_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,13 +27,6 @@ async def relay(redis_url):
     yield relay
     stop.set()
     await asyncio.wait_for(task, 10)
-
-
-def start_redis(port: int, workdir) -> subprocess.Popen:
-    """A redis-server of the test's own, which it may stop and start again on the same port."""
-    proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL)
-    wait_until(lambda: pings(f"redis://127.0.0.1:{port}/0"), 10, "redis-server")
-    return proc
 
 
 async def relaying(relay: Relay) -> None:
@@ -126,7 +118,7 @@ async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, ca
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    server = start_redis(port, tmp_path)
+    server = start_redis_server(port, tmp_path)
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add("stream.cam", channel)
@@ -141,7 +133,7 @@ async def test_the_relay_rides_out_a_redis_restart(redis_url, jpeg, tmp_path, ca
         server.terminate()
         server.wait(10)
         await asyncio.sleep(1)  # a few failed reconnects
-        server = start_redis(port, tmp_path)
+        server = start_redis_server(port, tmp_path)
         meta = await asyncio.to_thread(add_result, redis.Redis.from_url(url), "cam", 1, jpeg)
         event = await asyncio.wait_for(layer.receive(channel), 20)
         assert protocol.decode_result({b"meta": event["meta"].encode(), b"jpeg": event["jpeg"]}) == (meta, jpeg)
@@ -163,7 +155,7 @@ async def test_the_relay_survives_losing_the_channel_layer(r, redis_url, jpeg, t
 
     port = free_port()
     layer_url = f"redis://127.0.0.1:{port}/0"
-    server = start_redis(port, tmp_path)
+    server = start_redis_server(port, tmp_path)
     layer = RedisChannelLayer(hosts=[{"address": layer_url, "socket_timeout": 30}])
     relay = Relay(redis_url, refresh=0.2)
     relay.layer = layer
@@ -177,7 +169,7 @@ async def test_the_relay_survives_losing_the_channel_layer(r, redis_url, jpeg, t
             add_result(r, "cam", seq, jpeg)
         await asyncio.sleep(1.5)
         assert not task.done(), task.exception()
-        server = start_redis(port, tmp_path)
+        server = start_redis_server(port, tmp_path)
         channel = await layer.new_channel()
         await layer.group_add("stream.cam", channel)
 
