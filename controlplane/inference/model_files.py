@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
+from controlplane.config.permissions import ModelFileReader
 from controlplane.inference import model_selectors
 from controlplane.inference.models import InferenceModel
 
@@ -25,8 +26,11 @@ def _stored_files(model: InferenceModel) -> dict[str, tuple[FieldFile, str]]:
 
 
 class ModelFileView(APIView):
-    """Reading a model's files needs the same right as reading the model: a token (a worker's, from
-    ``manage.py worker_token``) or a session, or nothing when ``EI_ANONYMOUS_READ`` is on."""
+    """Reading a model's files needs the same right as reading the model: a token or a session, or
+    nothing when ``EI_ANONYMOUS_READ`` is on; the workers' token (``manage.py worker_token``) reads these
+    files and nothing else."""
+
+    permission_classes = [ModelFileReader]
 
     def perform_content_negotiation(self, request, force=False):
         # The body is the file whatever the client accepts (curl -H 'Accept: application/octet-stream'

@@ -18,10 +18,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from rest_framework.authtoken.models import Token
 
+from controlplane.config.permissions import MODEL_DOWNLOADERS
+
 NOT_AUTHENTICATED = 4401
 FORBIDDEN = 4403
 
 TOKEN, SESSION, ANONYMOUS, INVALID_TOKEN = "token", "session", "anonymous", "invalid-token"
+DOWNLOADS_ONLY = "downloads-only-token"  # valid, but its user may only download model files (workers')
 
 
 def query_param(scope: dict, name: str) -> str | None:
@@ -39,6 +42,10 @@ async def _token_user(key: str):
     return token.user if token and token.user.is_active else None
 
 
+async def _downloads_only(user) -> bool:
+    return await user.groups.filter(name=MODEL_DOWNLOADERS).aexists()
+
+
 async def _session_user(session_key: str):
     return await get_user({"session": import_module(settings.SESSION_ENGINE).SessionStore(session_key)})
 
@@ -48,7 +55,9 @@ async def authenticate(scope: dict) -> tuple[object, str]:
     key = query_param(scope, "token")
     if key is not None:
         user = await _token_user(key) if key else None
-        return (user, TOKEN) if user else (AnonymousUser(), INVALID_TOKEN)
+        if user is None:
+            return AnonymousUser(), INVALID_TOKEN
+        return user, DOWNLOADS_ONLY if await _downloads_only(user) else TOKEN
     session_key = parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
     if session_key:
         user = await _session_user(session_key)
@@ -65,7 +74,7 @@ def _origin_allowed(scope: dict) -> bool:
 def refusal(scope: dict) -> int | None:
     """The close code for a client that may not watch streams, or None when it may."""
     how = scope["auth"]
-    if how == SESSION and not _origin_allowed(scope):
+    if (how == SESSION and not _origin_allowed(scope)) or (how == DOWNLOADS_ONLY and not settings.EI_ANONYMOUS_READ):
         return FORBIDDEN
     if how == INVALID_TOKEN or not (scope["user"].is_authenticated or settings.EI_ANONYMOUS_READ):
         return NOT_AUTHENTICATED
@@ -73,7 +82,7 @@ def refusal(scope: dict) -> int | None:
 
 
 class WebsocketAuthMiddleware(BaseMiddleware):
-    """Puts ``user`` and ``auth`` (one of TOKEN, SESSION, ANONYMOUS, INVALID_TOKEN) in the scope.
+    """Puts ``user`` and ``auth`` (TOKEN, DOWNLOADS_ONLY, SESSION, ANONYMOUS or INVALID_TOKEN) in the scope.
 
     It leaves ``send`` alone, unlike Channels' session middleware, so the consumer can reach the
     server's connection (see ``backpressure``).

@@ -108,7 +108,7 @@ def test_the_schema_documents_a_binary_download_with_its_checksum_header(api):
     assert get["responses"]["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
-def test_worker_token_makes_a_read_only_user_whose_token_downloads(ir_model):
+def test_worker_token_makes_a_user_that_downloads_model_files_and_nothing_else(ir_model, settings):
     model, xml, _ = ir_model
     key = worker_token()
     assert worker_token() == key, "the same token until it is rotated"
@@ -116,12 +116,17 @@ def test_worker_token_makes_a_read_only_user_whose_token_downloads(ir_model):
     user = User.objects.get(username="ei-worker")
     assert Token.objects.get(user=user).key == key
     assert not (user.is_staff or user.is_superuser or user.has_usable_password())
-    assert not user.user_permissions.exists() and not user.groups.exists()
+    assert not user.user_permissions.exists()
+    assert list(user.groups.values_list("name", flat=True)) == ["model-downloaders"]
 
     worker = client_for(None)
     worker.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert worker.get(files_url(model["id"], xml.name)).status_code == 200
-    assert worker.delete(f"{MODELS}{model['id']}/").status_code == 403, "the worker may read, not write"
+    assert worker.delete(f"{MODELS}{model['id']}/").status_code == 403, "no writes"
+    for path in (f"{MODELS}{model['id']}/", "/api/streams/", "/api/services/", "/api/metrics/"):
+        assert worker.get(path).status_code == 403, f"{path}: stream sources may hold camera passwords"
+    settings.EI_ANONYMOUS_READ = True  # then everyone reads, the worker too
+    assert worker.get("/api/streams/").status_code == 200
 
 
 def test_worker_token_rotate_replaces_the_token_and_takes_back_rights_given_since(ir_model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from channels.db import database_sync_to_async
 
 from tests.controlplane.realtime.helpers import add_result, close_code, next_result
 
@@ -66,6 +67,13 @@ async def test_an_inactive_users_token_is_refused(ws, redis_url, streams, token,
 @pytest.mark.parametrize("path", ["/ws/streams/nowhere/", "/nowhere", "/ws/streams/bad%20name/"])
 async def test_an_unknown_stream_is_refused_with_4404(ws, redis_url, streams, token, path):
     assert await close_code(await ws(f"{path}?token={token}")) == 4404
+
+
+async def test_the_workers_download_token_may_not_watch(ws, redis_url, streams):
+    from controlplane.inference.management.commands.worker_token import worker_token_issue
+
+    key = await database_sync_to_async(worker_token_issue)()
+    assert await close_code(await ws(f"/ws/streams/street/?token={key}")) == 4403
 
 
 async def test_an_unknown_stream_is_not_revealed_to_strangers(ws, redis_url, streams):
