@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from inference_worker.protocol import valid_name
 from inference_worker.runtime import DEFAULT_REDIS_URL, StopFlag, env, setup_logging
+from producers.camera import camera_index
 from producers.producer import Settings, run, scaled_size
 from producers.sources import FALLBACK_FILE_FPS, Source, SourceError, redact
 
@@ -31,6 +32,13 @@ def _number(kind: type[int] | type[float], low: float, high: float = math.inf) -
             raise argparse.ArgumentTypeError(f"{value!r} is not {'an integer' if kind is int else 'a number'} {bounds}")
         return number
     return parse
+
+
+def _camera(value: str) -> int:
+    try:
+        return camera_index(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     file.add_argument("address", metavar="PATH")
     file.add_argument("--loop", action="store_true", help="start again at the end instead of exiting")
     camera = kinds.add_parser("camera", parents=[common], help="a V4L2 camera")
-    camera.add_argument("--device", dest="address", type=_number(int, 0), default=0, metavar="N",
-                        help="camera index, as in /dev/videoN (default 0)")
+    camera.add_argument("--device", dest="address", type=_camera, default=0, metavar="N",
+                        help="camera index N, or /dev/videoN (default 0)")
     url = kinds.add_parser("url", parents=[common], help="an RTSP or HTTP stream")
     url.add_argument("address", metavar="URL")
     return parser

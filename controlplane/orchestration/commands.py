@@ -3,12 +3,10 @@ lines here, the Kubernetes manifests put them in containers. Only where the mode
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from controlplane.orchestration.units import ModelRef, Producer, WorkerPool
-
-CAMERA = re.compile(r"(?:/dev/video)?([0-9]+)")
+from producers.camera import camera_index
 
 
 def worker_args(pool: WorkerPool, model_args: list[str]) -> list[str]:
@@ -46,7 +44,7 @@ def _file_url(control_plane_url: str, model_id: int, storage_name: str) -> str:
 def producer_args(producer: Producer) -> list[str]:
     """``python -m producers`` arguments. A file loops: it stands in for a camera until it is disabled."""
     if producer.source_kind == "camera":  # stored as "0" or "/dev/video0"
-        source = ["camera", "--device", CAMERA.fullmatch(producer.source)[1]]
+        source = ["camera", "--device", str(camera_index(producer.source))]
     elif producer.source_kind == "file":
         source = ["file", producer.source, "--loop"]
     else:

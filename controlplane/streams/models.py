@@ -1,6 +1,5 @@
 """Video sources: cameras, files, RTSP/HTTP URLs, or producers run elsewhere that push on their own."""
 
-import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -10,9 +9,8 @@ from django.db import models
 from controlplane.names import wire_name
 from controlplane.orchestration.status import Reconciled
 from inference_worker.protocol import valid_name
+from producers.camera import camera_index
 
-CAMERA_RE = re.compile(r"(?:/dev/video)?([0-9]{1,2})")
-MAX_CAMERA_INDEX = 63
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https")
 
 
@@ -67,9 +65,10 @@ class Stream(Reconciled):
             raise ValidationError({"extra_queues": "A list of queue names (letters, digits, '_', '.', '-')."})
         source = self.source
         if self.source_kind == self.SourceKind.CAMERA:
-            match = CAMERA_RE.fullmatch(source)
-            if not match or int(match[1]) > MAX_CAMERA_INDEX:
-                raise ValidationError({"source": f"A camera is a device index 0-{MAX_CAMERA_INDEX} or /dev/videoN."})
+            try:
+                camera_index(source)
+            except ValueError as exc:
+                raise ValidationError({"source": str(exc)}) from None
         elif self.source_kind == self.SourceKind.FILE:
             if not source.strip():
                 raise ValidationError({"source": "A video file needs its path."})

@@ -130,9 +130,13 @@ def test_file_that_is_not_a_video_is_refused(redis_url, tmp_path):
 
 
 def test_camera_and_url_that_do_not_open_are_one_clear_error(redis_url):
-    camera = run("camera", "--device", "63", "--stream", "cam1", "--queue", "people", "--redis", redis_url)
-    assert camera.returncode == 2
-    assert one_error_line(camera).startswith("producer: cannot open camera 63")
+    for device in ("63", "/dev/video63"):
+        camera = run("camera", "--device", device, "--stream", "cam1", "--queue", "people", "--redis", redis_url)
+        assert camera.returncode == 2
+        assert one_error_line(camera).startswith("producer: cannot open camera 63")
+    for device in ("64", "/dev/sda"):
+        camera = run("camera", "--device", device, "--stream", "cam1", "--queue", "people", "--redis", redis_url)
+        assert camera.returncode == 2 and "A camera is a device index 0-63 or /dev/videoN." in camera.stderr
     url = run("url", f"http://127.0.0.1:{free_port()}/feed.mjpg", "--stream", "cam1", "--queue", "people",
               "--redis", redis_url)
     assert url.returncode == 2
