@@ -188,6 +188,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.config.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": "20/minute"},
+    # Throttles key on the client address: the socket's, unless this many proxies in front of the server
+    # append to X-Forwarded-For (a client can send that header itself, so it is not trusted by default).
+    "NUM_PROXIES": env.int("EI_NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {

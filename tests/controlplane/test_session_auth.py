@@ -115,6 +115,17 @@ def test_logins_are_throttled_per_client(viewer):
     assert me(client)["authenticated"] is False
 
 
+def test_a_forwarded_for_header_of_the_clients_own_does_not_escape_the_throttle(viewer, settings):
+    client = browser()
+    me(client)
+
+    def attempt(address: str):
+        return client.post(LOGIN, {"username": "viewer", "password": "wrong"}, format="json",
+                           HTTP_X_CSRFTOKEN=csrf_token(client), HTTP_X_FORWARDED_FOR=address)
+
+    assert [attempt(f"10.0.0.{n}").status_code for n in range(21)] == [400] * 20 + [429]
+
+
 def test_logging_in_again_replaces_the_session(viewer, operator):
     client = browser()
     assert log_in(client, "viewer", "viewer-pass-123").status_code == 200
