@@ -1,5 +1,6 @@
-// The live results of one stream, as full frames or as the workers' smaller previews: its websocket, the newest frame waiting to be decoded (one slot, never
-// a queue: a newer message replaces it), each queue's latest boxes, and the figures shown on its tile.
+// The live results of one stream, as full frames or as the workers' smaller previews: its websocket, the
+// newest frame waiting to be decoded (one slot, never a queue: a newer message replaces it), each queue's
+// latest boxes, and the figures shown on its tile.
 import { reactive } from "vue";
 import { reportUnauthorized } from "../core/api.js";
 import { reportDown, reportUp } from "../core/health.js";
@@ -13,6 +14,8 @@ const LAYER_MAX_SKEW_SECONDS = 2;
 
 window.__eiDrawStats = window.__eiDrawStats || {};
 
+const feedKey = (stream, picture) => `${picture}:${stream}`;
+
 function socketUrl(stream, picture) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}/ws/streams/${encodeURIComponent(stream)}/?picture=${picture}`;
@@ -21,7 +24,7 @@ function socketUrl(stream, picture) {
 class StreamFeed {
   constructor(stream, picture) {
     this.stream = stream;
-    this.key = `${picture}:${stream}`;
+    this.key = feedKey(stream, picture);
     // For whoever measures the page: counts, and the capture-to-drawn seconds of all frames drawn.
     this.stats = window.__eiDrawStats[stream] ||= { received: 0, drawn: 0, replaced: 0, lagSeconds: 0 };
     this.view = reactive({
@@ -145,11 +148,10 @@ const feeds = new Map();
  * whoever shows it; give it back with `releaseFeed`.
  */
 export function acquireFeed(stream, picture) {
-  const key = `${picture}:${stream}`;
-  let feed = feeds.get(key);
+  let feed = feeds.get(feedKey(stream, picture));
   if (!feed) {
     feed = new StreamFeed(stream, picture);
-    feeds.set(key, feed);
+    feeds.set(feed.key, feed);
   }
   feed.users += 1;
   return feed;
