@@ -1,6 +1,6 @@
 """The dashboard in headless Chromium against the whole running system: log in, register a stream and
-watch its boxes drawn, change a scaling policy, upload a corrupt model, read-only viewers, and a
-server restart the page lives through. Selectors are the UI contract's ``data-testid``s.
+watch its boxes drawn, change a scaling policy, upload a model that validates and a corrupt one,
+read-only viewers, and a server restart the page lives through. Selectors are the UI contract's ``data-testid``s.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tests.browser.dashboard import (
     SERVER_DOWN, STREET, frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing,
 )
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
+from tests.controlplane.inference.model_support import ir_files
 from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the first test's budget
@@ -159,6 +160,22 @@ def test_a_corrupt_model_upload_ends_failed_with_the_reason(page, screenshot):
     expect(row.get_by_test_id("status-message")).to_contain_text("cannot read model broken.onnx")
     expect(row.get_by_test_id("measured-fps")).not_to_contain_text(re.compile(r"[1-9]"))
     screenshot("models")
+
+
+def test_a_model_upload_ends_ready_with_its_measured_fps(page, tmp_path):
+    xml, weights = ir_files(tmp_path)  # a small real SSD detector as an OpenVINO IR
+    log_in(page, "operator", PASSWORDS["operator"])
+    page.get_by_test_id("nav-models").click()
+    page.fill("#model-name", "tiny-ssd")
+    page.fill("#model-version", "1")
+    page.set_input_files("#model-file", str(xml))
+    page.set_input_files("#model-weights", str(weights))
+    page.fill("#model-labels", "background,thing")
+    page.get_by_test_id("model-submit").click()
+
+    row = page.locator('[data-testid=model-row][data-model="tiny-ssd:1"]')
+    expect(row.get_by_test_id("status")).to_have_text("ready", timeout=120_000)
+    expect(row.get_by_test_id("measured-fps")).to_contain_text(re.compile(r"[1-9]"))
 
 
 def test_a_viewer_is_told_it_is_read_only_and_has_no_write_controls(page, system):
