@@ -162,7 +162,7 @@ def test_a_corrupt_model_upload_ends_failed_with_the_reason(page, screenshot):
     screenshot("models")
 
 
-def test_a_model_upload_ends_ready_with_its_measured_fps(page, tmp_path):
+def test_a_model_upload_ends_ready_with_its_measured_fps(page, system, tmp_path):
     xml, weights = ir_files(tmp_path)  # a small real SSD detector as an OpenVINO IR
     log_in(page, "operator", PASSWORDS["operator"])
     page.get_by_test_id("nav-models").click()
@@ -176,6 +176,8 @@ def test_a_model_upload_ends_ready_with_its_measured_fps(page, tmp_path):
     row = page.locator('[data-testid=model-row][data-model="tiny-ssd:1"]')
     expect(row.get_by_test_id("status")).to_have_text("ready", timeout=120_000)
     expect(row.get_by_test_id("measured-fps")).to_contain_text(re.compile(r"[1-9]"))
+    stored = [m for m in system.api("GET", "/api/models/?page_size=200")["results"] if m["name"] == "tiny-ssd"]
+    assert [(m["status"], m["measured_fps"] > 0, bool(m["weights"])) for m in stored] == [("ready", True, True)]
 
 
 def test_a_viewer_is_told_it_is_read_only_and_has_no_write_controls(page, system):
