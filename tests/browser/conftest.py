@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,10 @@ import redis
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.browser.chromium import launch as chromium_launch
-from tests.browser.system import System
+from tests.browser.system import System, running_system
 from tests.support import REPO
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-
-
-@contextmanager
-def running_system(redis_url: str, workdir: Path) -> Iterator[System]:
-    """The system started on ``redis_url``; afterwards every process must stop cleanly on SIGTERM."""
-    running = System(workdir, redis_url)
-    try:
-        yield running.start()
-    finally:
-        exits = running.stop()
-    assert set(exits.values()) == {0}, f"every process stops cleanly on SIGTERM: {exits}"
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 
@@ -112,3 +113,13 @@ class System(LiveSite):
                 codes[proc.log_path.stem] = proc.popen.returncode
         return codes
 
+
+@contextmanager
+def running_system(redis_url: str, workdir: Path) -> Iterator[System]:
+    """The system started on ``redis_url``; afterwards every process must stop cleanly on SIGTERM."""
+    running = System(workdir, redis_url)
+    try:
+        yield running.start()
+    finally:
+        exits = running.stop()
+    assert set(exits.values()) == {0}, f"every process stops cleanly on SIGTERM: {exits}"

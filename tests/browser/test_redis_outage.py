@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import running_system
 from tests.browser.dashboard import SERVER_DOWN, STREET, frames_drawn, log_in, tile_canvas, wait_for_drawing
-from tests.browser.system import PASSWORDS, SERVICE, System
+from tests.browser.system import PASSWORDS, SERVICE, System, running_system
 from tests.support import free_port, start_redis_server, wait_until
 
 pytestmark = pytest.mark.timeout(600)
