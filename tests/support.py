@@ -48,6 +48,11 @@ def jpeg_of(image: np.ndarray, quality: int = 85) -> bytes:
     return simplejpeg.encode_jpeg(image, quality=quality, colorspace="BGR")
 
 
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """How far apart two pictures of one size are: the mean absolute difference of their pixel values."""
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
 def frame_bytes(stream: str, seq: int, jpeg: bytes, *, ts: float | None = None) -> bytes:
     height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
     return protocol.encode_frame(

@@ -8,15 +8,11 @@ import pytest
 import simplejpeg
 
 from inference_worker.preview import make_preview
-from tests.support import jpeg_of, sample_image
+from tests.support import jpeg_of, mean_difference, sample_image
 
 
 def pixels(jpeg: bytes) -> np.ndarray:
     return simplejpeg.decode_jpeg(jpeg, "BGR")
-
-
-def difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
 
 
 @pytest.fixture
@@ -37,7 +33,7 @@ def test_a_preview_is_the_same_picture_at_the_preview_width(astronaut, decoded):
     preview = make_preview(jpeg, 640, 480, picture, 320)
     assert simplejpeg.decode_jpeg_header(preview)[:2] == (240, 320), "320 wide, aspect kept"
     expected = cv2.resize(image, (320, 240), interpolation=cv2.INTER_AREA)
-    assert difference(pixels(preview), expected) < 6, "the same picture, not just the same size"
+    assert mean_difference(pixels(preview), expected) < 6, "the same picture, not just the same size"
     assert len(preview) < len(jpeg) / 2
 
 

@@ -9,7 +9,6 @@ import urllib.request
 
 import cv2
 import msgpack
-import numpy as np
 import pytest
 import redis
 import simplejpeg
@@ -17,7 +16,7 @@ import simplejpeg
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.support import (
-    VTEST, Proc, free_port, frame_bytes, jpeg_of, pings, redis_server_command, results, sample_image,
+    VTEST, Proc, free_port, frame_bytes, jpeg_of, mean_difference, pings, redis_server_command, results, sample_image,
     wait_until, worker_command,
 )
 
@@ -83,8 +82,7 @@ def test_results_of_wide_frames_carry_a_preview_of_the_same_picture(r, start_wor
     assert fields[b"jpeg"] == wide, "the frame as it came in"
     assert simplejpeg.decode_jpeg_header(fields[b"preview"])[:2] == (320, 320), "512 -> the default 320"
     expected = cv2.resize(sample_image("astronaut"), (320, 320), interpolation=cv2.INTER_AREA)
-    error = np.abs(simplejpeg.decode_jpeg(fields[b"preview"], "BGR").astype(int) - expected.astype(int)).mean()
-    assert error < 8, "the same picture"
+    assert mean_difference(simplejpeg.decode_jpeg(fields[b"preview"], "BGR"), expected) < 8, "the same picture"
     for stream in ("narrow", "off"):  # no wider than the preview, or previews off
         (_, fields), = r.xrange(protocol.results_key(stream))
         assert set(fields) == {b"meta", b"jpeg"}, stream
