@@ -11,9 +11,18 @@ from rest_framework import permissions
 MODEL_DOWNLOADERS = "model-downloaders"
 
 
+def _downloaders_group(user):
+    return user.groups.filter(name=MODEL_DOWNLOADERS)
+
+
 def downloads_only(user) -> bool:
     """Whether ``user`` is limited to model files."""
-    return user.groups.filter(name=MODEL_DOWNLOADERS).exists()
+    return _downloaders_group(user).exists()
+
+
+async def adownloads_only(user) -> bool:
+    """:func:`downloads_only` for async code (the websockets' authentication)."""
+    return await _downloaders_group(user).aexists()
 
 
 def _logged_in(request) -> bool:

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from rest_framework.authtoken.models import Token
 
-from controlplane.config.permissions import MODEL_DOWNLOADERS
+from controlplane.config.permissions import adownloads_only
 
 NOT_AUTHENTICATED = 4401
 FORBIDDEN = 4403
@@ -42,10 +42,6 @@ async def _token_user(key: str):
     return token.user if token and token.user.is_active else None
 
 
-async def _downloads_only(user) -> bool:
-    return await user.groups.filter(name=MODEL_DOWNLOADERS).aexists()
-
-
 async def _session_user(session_key: str):
     return await get_user({"session": import_module(settings.SESSION_ENGINE).SessionStore(session_key)})
 
@@ -57,7 +53,7 @@ async def authenticate(scope: dict) -> tuple[object, str]:
         user = await _token_user(key) if key else None
         if user is None:
             return AnonymousUser(), INVALID_TOKEN
-        return user, DOWNLOADS_ONLY if await _downloads_only(user) else TOKEN
+        return user, DOWNLOADS_ONLY if await adownloads_only(user) else TOKEN
     session_key = parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
     if session_key:
         user = await _session_user(session_key)
