@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import redis
+import redis.asyncio
 
 T = TypeVar("T")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -35,9 +36,12 @@ def env(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def redis_client(url: str) -> redis.Redis:
-    """A client whose socket timeout outlasts the blocking pops that use it."""
-    return redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=15)
+def redis_client(url: str, *, timeout: float = 30, connect_timeout: float = 5, asyncio: bool = False):
+    """The one way every process of the project makes a Redis client. The default socket timeout outlasts
+    the blocking pops and reads of the long-running processes; request handlers pass a shorter one, so a
+    request fails fast when Redis is away. ``asyncio`` gives a ``redis.asyncio.Redis``."""
+    factory = redis.asyncio.Redis if asyncio else redis.Redis
+    return factory.from_url(url, socket_timeout=timeout, socket_connect_timeout=connect_timeout, health_check_interval=15)
 
 
 class StopFlag:

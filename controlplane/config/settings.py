@@ -177,7 +177,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["controlplane.config.permissions.ModelPermissionsOrReader"],
+    "DEFAULT_PERMISSION_CLASSES": ["controlplane.core.permissions.ModelPermissionsOrReader"],
     "DEFAULT_PAGINATION_CLASS": "controlplane.config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -204,7 +204,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Services and streams share one set of fleet states; models have their own.
     "ENUM_NAME_OVERRIDES": {
-        "FleetStatusEnum": "controlplane.orchestration.status.FleetStatus",
+        "FleetStatusEnum": "controlplane.core.status.FleetStatus",
         "ModelStatusEnum": "controlplane.inference.models.InferenceModel.Status",
     },
     "POSTPROCESSING_HOOKS": [

@@ -7,7 +7,7 @@ functions, as the API's do.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 
-from controlplane.config.admin import ServiceAdmin
+from controlplane.core.admin import ServiceAdmin
 from controlplane.inference import model_services
 from controlplane.inference.models import InferenceModel
 

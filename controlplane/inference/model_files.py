@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from controlplane.config.permissions import ModelFileReader
+from controlplane.core.permissions import ModelFileReader
 from controlplane.inference import model_selectors
 from controlplane.inference.models import InferenceModel
 

@@ -20,7 +20,7 @@ from controlplane.inference import model_selectors
 from controlplane.inference.models import InferenceModel
 from controlplane.inference.tasks import validate_model
 from controlplane.inference.validation import FRAMEWORK_BY_SUFFIX
-from controlplane.records import save_validated
+from controlplane.core.records import save_validated
 
 EDITABLE_FIELDS = ("name", "version", "task", "labels", "precision", "output_family")
 

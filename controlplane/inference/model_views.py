@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from controlplane.config.permissions import ModelPermissionsOrReader
+from controlplane.core.permissions import ModelPermissionsOrReader
 from controlplane.inference import model_selectors, model_services
 from controlplane.inference.model_serializers import InferenceModelSerializer, ModelUploadSerializer
 

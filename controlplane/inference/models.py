@@ -3,8 +3,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from controlplane.names import wire_name
-from controlplane.orchestration.status import Reconciled
+from controlplane.core.names import wire_name
+from controlplane.core.status import Reconciled
 
 
 def model_upload_path(instance: "InferenceModel", filename: str) -> str:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from controlplane.config.admin import ServiceAdmin
+from controlplane.core.admin import ServiceAdmin
 from controlplane.inference import service_ops
 from controlplane.inference.model_selectors import model_list
 from controlplane.inference.models import InferenceModel, InferenceService

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from controlplane.inference.models import InferenceModel, InferenceService
-from controlplane.orchestration.tasks import request_reconcile
-from controlplane.records import save_validated
+from controlplane.core.reconcile import request_reconcile
+from controlplane.core.records import save_validated
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from rest_framework import viewsets
 from controlplane.inference import service_ops
 from controlplane.inference.service_selectors import inference_service_list
 from controlplane.inference.service_serializers import InferenceServiceSerializer
-from controlplane.names import wire_name_in_url
+from controlplane.core.names import wire_name_in_url
 
 
 class InferenceServiceViewSet(viewsets.ModelViewSet):

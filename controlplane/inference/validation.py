@@ -26,7 +26,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from controlplane.inference.models import InferenceModel
-from controlplane.orchestration.tasks import request_reconcile
+from controlplane.core.reconcile import request_reconcile
 from inference_worker import decoders
 from inference_worker.decoders.common import describe, dims
 from inference_worker.engine import Engine

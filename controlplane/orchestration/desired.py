@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controlplane.inference.models import InferenceModel, InferenceService
-from controlplane.orchestration.status import FleetStatus
+from controlplane.core.status import FleetStatus
 from controlplane.orchestration.units import Autoscale, ModelRef, Producer, Unit, WorkerPool
 from controlplane.streams.models import Stream
 

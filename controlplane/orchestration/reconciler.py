@@ -17,11 +17,11 @@ from django.utils import timezone
 from controlplane.inference.models import InferenceService
 from controlplane.orchestration.backends import Backend, BackendError, Observed, get_backend
 from controlplane.orchestration.desired import desired_state
-from controlplane.orchestration.status import FleetStatus
+from controlplane.core.status import FleetStatus
 from controlplane.orchestration.units import PRODUCER, WORKER, unit_key
 from controlplane.scaling.services import scaling_event_record
 from controlplane.streams.models import Stream
-from controlplane.telemetry.redis import get_redis
+from controlplane.core.redis import get_redis
 from inference_worker import protocol
 
 

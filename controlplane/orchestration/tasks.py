@@ -5,16 +5,12 @@ one more pass of the holder, so no change waits for the next beat."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import redis
 from celery import shared_task
-from django.db import transaction
 
-from controlplane.telemetry.redis import get_redis
-
-if TYPE_CHECKING:
-    from controlplane.orchestration.reconciler import Report
+from controlplane.core.redis import get_redis
+from controlplane.orchestration.reconciler import Report, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +21,6 @@ LOCK_TIMEOUT = 300  # seconds; a pass that dies holding the lock frees it after 
 
 def reconcile_exclusively(*, wait: float = 0) -> list[Report] | None:
     """Run passes until no request is pending; None if another process holds the lock (it will serve us)."""
-    from controlplane.orchestration.reconciler import reconcile  # the services that call request_reconcile
-    # are imported by the reconciler's own imports
     client = get_redis()
     lock = client.lock(LOCK, timeout=LOCK_TIMEOUT, blocking=wait > 0, blocking_timeout=wait or None)
     if not lock.acquire():
@@ -49,15 +43,12 @@ def reconcile_fleet() -> None:
             log.info("reconcile: %s", line)
 
 
-def request_reconcile() -> None:
-    """Ask for a pass once the current transaction commits. Never fails the caller: if Redis or Celery
-    is down the change is saved all the same, and the next beat (or `manage.py reconcile`) applies it."""
-
-    def send():
-        try:
-            get_redis().set(REQUESTED, 1)
-            reconcile_fleet.delay()
-        except (redis.RedisError, OSError) as exc:
-            log.warning("reconcile: could not queue a pass (%s); the next periodic pass applies the change", exc)
-
-    transaction.on_commit(send, robust=True)
+def queue_pass(**_signal) -> None:
+    """Receiver of :data:`controlplane.core.reconcile.reconcile_requested`: mark a pass as wanted and queue
+    one. Never fails the caller: if Redis or Celery is down the change is saved all the same, and the next
+    beat (or `manage.py reconcile`) applies it."""
+    try:
+        get_redis().set(REQUESTED, 1)
+        reconcile_fleet.delay()
+    except (redis.RedisError, OSError) as exc:
+        log.warning("reconcile: could not queue a pass (%s); the next periodic pass applies the change", exc)

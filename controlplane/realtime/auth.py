@@ -18,7 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from rest_framework.authtoken.models import Token
 
-from controlplane.config.permissions import adownloads_only
+from controlplane.core.permissions import adownloads_only
 
 NOT_AUTHENTICATED = 4401
 FORBIDDEN = 4403

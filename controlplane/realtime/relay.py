@@ -23,10 +23,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
-from controlplane.realtime.selectors import redis_client, stream_names
+from controlplane.realtime.selectors import stream_names
 from controlplane.realtime.wire import PICTURES, Result, group_name
 from inference_worker import protocol
-from inference_worker.runtime import REDIS_ERRORS, Backoff
+from inference_worker.runtime import REDIS_ERRORS, Backoff, redis_client
 
 log = logging.getLogger("ei.relay")
 RESULTS_PREFIX = protocol.results_key("")
@@ -46,7 +46,7 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward results until ``stop`` is set; the batch in hand is finished first."""
-        client = redis_client(self.redis_url)
+        client = redis_client(self.redis_url, asyncio=True)
         backoff = Backoff("redis", log)
         loop = asyncio.get_running_loop()
         next_discovery = 0.0

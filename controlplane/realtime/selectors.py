@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import redis.asyncio
-
 from controlplane.realtime.wire import Result
 from controlplane.streams.selectors import stream_list
 from inference_worker import protocol
-
-
-def redis_client(url: str) -> redis.asyncio.Redis:
-    """An asyncio client whose socket timeout outlasts the relay's blocking reads."""
-    return redis.asyncio.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=15)
+from inference_worker.runtime import redis_client
 
 
 def stream_names() -> set[str]:
@@ -25,7 +19,7 @@ async def stream_exists(name: str) -> bool:
 
 async def latest_result(url: str, stream: str) -> Result | None:
     """The newest result of ``stream``, straight from Redis, so a new watcher sees a picture at once."""
-    client = redis_client(url)
+    client = redis_client(url, asyncio=True)
     try:
         entries = await client.xrevrange(protocol.results_key(stream), count=1)
     finally:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from controlplane.config.admin import ServiceAdmin
+from controlplane.core.admin import ServiceAdmin
 from controlplane.scaling import services
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 

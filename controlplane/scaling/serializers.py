@@ -3,7 +3,7 @@
 
 from rest_framework import serializers
 
-from controlplane.names import wire_name
+from controlplane.core.names import wire_name
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 

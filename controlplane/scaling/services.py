@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from controlplane.orchestration.tasks import request_reconcile
-from controlplane.records import save_validated
+from controlplane.core.reconcile import request_reconcile
+from controlplane.core.records import save_validated
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
@@ -34,10 +34,9 @@ def scaling_event_record(
     metric_value: float | None = None, target_value: float | None = None, reason: str = "", time=None,
 ) -> ScalingEvent:
     """Store one scaling step; the service row is linked while it exists under that name."""
-    from controlplane.inference.models import InferenceService  # inference depends on scaling, not back
-
+    services = ScalingEvent._meta.get_field("service").related_model.objects  # no import: services depend on us
     return ScalingEvent.objects.create(
-        service=InferenceService.objects.filter(name=service_name).first(), service_name=service_name,
+        service=services.filter(name=service_name).first(), service_name=service_name,
         time=time or timezone.now(), backend=backend, metric=metric, metric_value=metric_value,
         target_value=target_value, from_replicas=from_replicas, to_replicas=to_replicas, reason=reason,
     )

@@ -5,7 +5,7 @@ from datetime import timezone as dt_timezone
 import django_filters
 from rest_framework import viewsets
 
-from controlplane.names import wire_name_in_url
+from controlplane.core.names import wire_name_in_url
 from controlplane.scaling import services
 from controlplane.scaling.models import ScalingEvent
 from controlplane.scaling.selectors import policy_list, scaling_event_list

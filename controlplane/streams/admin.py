@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from controlplane.config.admin import ServiceAdmin
+from controlplane.core.admin import ServiceAdmin
 from controlplane.streams import services
 from controlplane.streams.models import Stream
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from controlplane.names import wire_name
-from controlplane.orchestration.status import Reconciled
+from controlplane.core.names import wire_name
+from controlplane.core.status import Reconciled
 from inference_worker.protocol import valid_name
 from producers.camera import camera_index
 

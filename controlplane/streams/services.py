@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from controlplane.orchestration.tasks import request_reconcile
-from controlplane.records import save_validated
+from controlplane.core.reconcile import request_reconcile
+from controlplane.core.records import save_validated
 from controlplane.streams.models import Stream
 
 

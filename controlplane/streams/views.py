@@ -7,7 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from controlplane.names import wire_name_in_url
+from controlplane.core.names import wire_name_in_url
 from controlplane.streams import services
 from controlplane.streams.selectors import stream_list
 from controlplane.streams.serializers import StreamSerializer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 
-from controlplane.telemetry.redis import get_redis
+from controlplane.core.redis import get_redis
 from controlplane.telemetry.selectors import service_metrics_list
 from inference_worker import protocol
 

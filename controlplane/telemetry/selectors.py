@@ -17,7 +17,7 @@ import redis
 from controlplane.inference.models import InferenceService
 from controlplane.streams.models import Stream
 from controlplane.telemetry.rates import CounterRates
-from controlplane.telemetry.redis import get_redis
+from controlplane.core.redis import get_redis
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from rest_framework import serializers
 
-from controlplane.names import wire_name
+from controlplane.core.names import wire_name
 
 
 class WorkerQuerySerializer(serializers.Serializer):

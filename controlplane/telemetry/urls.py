@@ -4,7 +4,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from controlplane.names import wire_name_in_url
+from controlplane.core.names import wire_name_in_url
 from controlplane.telemetry.views import MetricsView, ServiceHistoryView, WorkerViewSet
 
 router = SimpleRouter()

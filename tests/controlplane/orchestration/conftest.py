@@ -14,7 +14,7 @@ from tests.support import Proc, database_url, wait_until
 @pytest.fixture
 def local_backend(redis_url):
     from controlplane.orchestration.backends.local import LocalBackend
-    from controlplane.telemetry.redis import get_redis
+    from controlplane.core.redis import get_redis
 
     return LocalBackend(get_redis())
 
@@ -36,7 +36,7 @@ def supervisor(redis_url, tmp_path):
     """``manage.py supervise`` running against the test Redis and database; stopped (and checked to stop
     cleanly, leaving no child behind) after the test."""
     from controlplane.orchestration import local_store
-    from controlplane.telemetry.redis import get_redis
+    from controlplane.core.redis import get_redis
 
     env = {"REDIS_URL": redis_url, "DATABASE_URL": database_url(), "EI_DATA_DIR": str(tmp_path)}
     proc = Proc([sys.executable, "manage.py", "supervise", "--autoscale-interval", "1", "--grace", "10"],

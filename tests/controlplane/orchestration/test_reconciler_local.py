@@ -194,7 +194,7 @@ def test_the_command_prints_what_it_did_then_nothing_to_do(fleet, r, capsys):
 
 def test_never_two_passes_at_once(fleet, r):
     from controlplane.orchestration.tasks import LOCK
-    from controlplane.telemetry.redis import get_redis
+    from controlplane.core.redis import get_redis
 
     held = get_redis().lock(LOCK, timeout=30)
     assert held.acquire(blocking=False)

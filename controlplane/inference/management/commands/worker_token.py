@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from controlplane.config.permissions import MODEL_DOWNLOADERS
+from controlplane.core.permissions import MODEL_DOWNLOADERS
 
 WORKER_USERNAME = "ei-worker"
 

@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.orchestration.supervisor import AnotherSupervisor, Supervisor
-from controlplane.orchestration.tasks import request_reconcile
+from controlplane.core.reconcile import request_reconcile
 from controlplane.scaling.services import scaling_event_record
-from controlplane.telemetry.redis import get_redis
+from controlplane.core.redis import get_redis
 from inference_worker.runtime import StopFlag
 
 log = logging.getLogger("supervisor")

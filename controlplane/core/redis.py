@@ -12,13 +12,13 @@ import redis
 from django.conf import settings
 from rest_framework.exceptions import APIException
 
-from inference_worker.runtime import REDIS_ERRORS
+from inference_worker.runtime import REDIS_ERRORS, redis_client
 
 
 @functools.lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
     # A request must fail fast when Redis is away, so connecting gets less time than redis-py's default.
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15)
+    return redis_client(url, timeout=5, connect_timeout=2)
 
 
 def get_redis() -> redis.Redis:
