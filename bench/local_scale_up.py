@@ -47,13 +47,13 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from controlplane.inference.models import InferenceModel  # noqa: E402
-from controlplane.inference.service_ops import inference_service_create  # noqa: E402
+from controlplane.registry.models import InferenceModel  # noqa: E402
+from controlplane.inference.actions import inference_service_create  # noqa: E402
 from controlplane.orchestration.reconciler import reconcile  # noqa: E402
 from controlplane.orchestration.supervisor import WARMUP  # noqa: E402
 from controlplane.scaling.models import ScalingEvent  # noqa: E402
-from controlplane.scaling.services import policy_create  # noqa: E402
-from controlplane.streams.services import stream_create  # noqa: E402
+from controlplane.scaling.actions import policy_create  # noqa: E402
+from controlplane.streams.actions import stream_create  # noqa: E402
 from inference_worker import protocol  # noqa: E402
 from inference_worker.fleet import live_workers  # noqa: E402
 

@@ -41,12 +41,12 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from kubernetes import client  # noqa: E402
 
-from controlplane.inference.models import InferenceModel  # noqa: E402
-from controlplane.inference.service_ops import inference_service_create  # noqa: E402
+from controlplane.registry.models import InferenceModel  # noqa: E402
+from controlplane.inference.actions import inference_service_create  # noqa: E402
 from controlplane.orchestration.backends.kubernetes import KubernetesBackend, api_client  # noqa: E402
 from controlplane.orchestration.manifests import PodConfig  # noqa: E402
 from controlplane.orchestration.reconciler import reconcile  # noqa: E402
-from controlplane.scaling.services import policy_create  # noqa: E402
+from controlplane.scaling.actions import policy_create  # noqa: E402
 from scripts.kube.cluster import DEFAULT_DIR, Cluster  # noqa: E402
 
 

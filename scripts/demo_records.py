@@ -19,12 +19,14 @@ django.setup()
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from controlplane.inference.models import InferenceModel, InferenceService  # noqa: E402
-from controlplane.inference.service_ops import inference_service_create  # noqa: E402
+from controlplane.inference.models import InferenceService  # noqa: E402
+
+from controlplane.registry.models import InferenceModel
+from controlplane.inference.actions import inference_service_create  # noqa: E402
 from controlplane.scaling.models import ScalingPolicy  # noqa: E402
-from controlplane.scaling.services import policy_create  # noqa: E402
+from controlplane.scaling.actions import policy_create  # noqa: E402
 from controlplane.streams.models import Stream  # noqa: E402
-from controlplane.streams.services import stream_create, stream_update  # noqa: E402
+from controlplane.streams.actions import stream_create, stream_update  # noqa: E402
 
 
 def main() -> None:

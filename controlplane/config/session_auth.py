@@ -25,7 +25,7 @@ RECORDS = {
     "streams": ("streams", "stream"),
     "services": ("inference", "inferenceservice"),
     "policies": ("scaling", "scalingpolicy"),
-    "models": ("inference", "inferencemodel"),
+    "models": ("registry", "inferencemodel"),
 }
 ACTIONS = ("add", "change", "delete")
 

@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served by us: the docs page works offline
     "channels",
+    # records (each imports only controlplane.core), then the apps that act on them
     "controlplane.scaling",
+    "controlplane.registry",
     "controlplane.inference",
     "controlplane.streams",
     "controlplane.realtime",
@@ -205,7 +207,7 @@ SPECTACULAR_SETTINGS = {
     # Services and streams share one set of fleet states; models have their own.
     "ENUM_NAME_OVERRIDES": {
         "FleetStatusEnum": "controlplane.core.status.FleetStatus",
-        "ModelStatusEnum": "controlplane.inference.models.InferenceModel.Status",
+        "ModelStatusEnum": "controlplane.registry.models.InferenceModel.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

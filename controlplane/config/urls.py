@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("controlplane.streams.urls")),
+    path("api/", include("controlplane.registry.urls")),
     path("api/", include("controlplane.inference.urls")),
     path("api/", include("controlplane.scaling.urls")),
     path("api/", include("controlplane.telemetry.urls")),

@@ -1,46 +1,38 @@
-"""The model registry in the admin: browse, edit the description, delete, validate again.
+"""Inference services in the admin; edits go through the actions, as the API's do."""
 
-Uploads go through the API, which checks the files at once; edits and deletes go through the service
-functions, as the API's do.
-"""
-
-from django.contrib import admin, messages
-from django.contrib.admin.utils import model_ngettext
+from django.contrib import admin
 
 from controlplane.core.admin import ServiceAdmin
-from controlplane.inference import model_services
-from controlplane.inference.models import InferenceModel
+from controlplane.inference import actions
+from controlplane.registry.selectors import model_list
+from controlplane.inference.models import InferenceService
+from controlplane.registry.models import InferenceModel
 
 
-@admin.register(InferenceModel)
-class InferenceModelAdmin(ServiceAdmin):
-    entity = "model"
-    service_update = staticmethod(model_services.model_update)
-    service_delete = staticmethod(model_services.model_delete)
+@admin.register(InferenceService)
+class InferenceServiceAdmin(ServiceAdmin):
+    entity = "service"
+    service_create = staticmethod(actions.inference_service_create)
+    service_update = staticmethod(actions.inference_service_update)
+    service_delete = staticmethod(actions.inference_service_delete)
 
-    list_display = ["name", "version", "task", "framework", "precision", "status", "measured_fps"]
-    list_filter = ["status", "framework", "precision", "task"]
-    search_fields = ["name", "task"]
-    fields = [
-        "name", "version", "task", "labels", "precision", "output_family", "framework", "builtin", "file",
-        "file_sha256", "weights", "weights_sha256", "status", "status_message", "input_shape", "measured_fps",
-        "validated_at", "created", "updated",
-    ]
+    list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "replicas", "updated"]
+    list_filter = ["status", "enabled", "device", "model", "scaling_policy"]
+    list_select_related = ["model", "scaling_policy"]
+    search_fields = ["name", "queue"]
     readonly_fields = [
-        "framework", "builtin", "file", "file_sha256", "weights", "weights_sha256", "status", "status_message",
-        "input_shape", "measured_fps", "validated_at", "created", "updated",
+        "status", "status_message", "status_changed", "replicas_desired", "replicas_current", "replicas_ready",
+        "conditions", "created", "updated",
     ]
-    actions = ["validate_again"]
+    actions = ["enable", "disable"]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="ready / desired")
+    def replicas(self, service: InferenceService) -> str:
+        if service.replicas_desired is None:
+            return "-"
+        return f"{service.replicas_ready or 0} / {service.replicas_desired}"
 
-    @admin.action(description="Validate selected %(verbose_name_plural)s again", permissions=["change"])
-    def validate_again(self, request, queryset):
-        for model in queryset:
-            model_services.model_queue_validation(model=model)
-        count = len(queryset)
-        self.message_user(request, f"Queued validation of {count} {model_ngettext(self.opts, count)}.", messages.SUCCESS)
-
-
-import controlplane.inference.service_admin  # noqa: E402, F401  (registers InferenceService)
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "model":  # as in the API: a model that failed validation would crash the workers
+            kwargs["queryset"] = model_list().exclude(status=InferenceModel.Status.FAILED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
 from controlplane.core.status import FleetStatus
 from controlplane.orchestration.units import Autoscale, ModelRef, Producer, Unit, WorkerPool
 from controlplane.streams.models import Stream

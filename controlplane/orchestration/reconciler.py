@@ -19,7 +19,7 @@ from controlplane.orchestration.backends import Backend, BackendError, Observed,
 from controlplane.orchestration.desired import desired_state
 from controlplane.core.status import FleetStatus
 from controlplane.orchestration.units import PRODUCER, WORKER, unit_key
-from controlplane.scaling.services import scaling_event_record
+from controlplane.scaling.actions import scaling_event_record
 from controlplane.streams.models import Stream
 from controlplane.core.redis import get_redis
 from inference_worker import protocol

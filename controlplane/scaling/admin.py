@@ -3,16 +3,16 @@
 from django.contrib import admin
 
 from controlplane.core.admin import ServiceAdmin
-from controlplane.scaling import services
+from controlplane.scaling import actions
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
 @admin.register(ScalingPolicy)
 class PolicyAdmin(ServiceAdmin):
     entity = "policy"
-    service_create = staticmethod(services.policy_create)
-    service_update = staticmethod(services.policy_update)
-    service_delete = staticmethod(services.policy_delete)
+    service_create = staticmethod(actions.policy_create)
+    service_update = staticmethod(actions.policy_update)
+    service_delete = staticmethod(actions.policy_delete)
 
     list_display = [
         "name", "metric", "target_value", "min_replicas", "max_replicas",

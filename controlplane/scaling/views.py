@@ -6,7 +6,7 @@ import django_filters
 from rest_framework import viewsets
 
 from controlplane.core.names import wire_name_in_url
-from controlplane.scaling import services
+from controlplane.scaling import actions
 from controlplane.scaling.models import ScalingEvent
 from controlplane.scaling.selectors import policy_list, scaling_event_list
 from controlplane.scaling.serializers import PolicySerializer, ScalingEventSerializer
@@ -26,13 +26,13 @@ class PolicyViewSet(viewsets.ModelViewSet):
         return policy_list()
 
     def perform_create(self, serializer):
-        serializer.instance = services.policy_create(**serializer.validated_data)
+        serializer.instance = actions.policy_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.policy_update(policy=serializer.instance, **serializer.validated_data)
+        serializer.instance = actions.policy_update(policy=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.policy_delete(policy=instance)
+        actions.policy_delete(policy=instance)
 
 
 class ScalingEventFilter(django_filters.FilterSet):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from controlplane.core.names import wire_name_in_url
-from controlplane.streams import services
+from controlplane.streams import actions
 from controlplane.streams.selectors import stream_list
 from controlplane.streams.serializers import StreamSerializer
 
@@ -27,13 +27,13 @@ class StreamViewSet(viewsets.ModelViewSet):
         return stream_list()
 
     def perform_create(self, serializer):
-        serializer.instance = services.stream_create(**serializer.validated_data)
+        serializer.instance = actions.stream_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = services.stream_update(stream=serializer.instance, **serializer.validated_data)
+        serializer.instance = actions.stream_update(stream=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.stream_delete(stream=instance)
+        actions.stream_delete(stream=instance)
 
 
 class LegacyStreamIndex(APIView):

@@ -10,7 +10,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from controlplane.inference.models import InferenceService
-from controlplane.inference.service_selectors import inference_service_get
+from controlplane.inference.selectors import inference_service_get
 from controlplane.telemetry import history, selectors
 from controlplane.core.redis import RedisOutageAs503
 from controlplane.telemetry.serializers import (

@@ -31,14 +31,14 @@ SERVICE = "people"
 SEED = """
 from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
-from controlplane.inference.models import InferenceModel
-from controlplane.inference.service_ops import inference_service_create
-from controlplane.scaling.services import policy_create
+from controlplane.registry.models import InferenceModel
+from controlplane.inference.actions import inference_service_create
+from controlplane.scaling.actions import policy_create
 
 passwords = {passwords!r}
 admin = User.objects.create_superuser("admin", password=passwords["admin"])
 operator = User.objects.create_user("operator", password=passwords["operator"])
-writable = ("streams", "inference", "scaling")
+writable = ("streams", "registry", "inference", "scaling")
 operator.user_permissions.set(Permission.objects.filter(content_type__app_label__in=writable))
 User.objects.create_user("viewer", password=passwords["viewer"])
 policy = policy_create(name={policy!r}, min_replicas=1, max_replicas=1, metric="scale_ratio", target_value=1.0)

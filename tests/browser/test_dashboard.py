@@ -18,7 +18,7 @@ from tests.browser.dashboard import (
     SERVER_DOWN, STREET, frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing,
 )
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
-from tests.controlplane.inference.model_support import ir_files
+from tests.controlplane.registry.model_support import ir_files
 from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the first test's budget

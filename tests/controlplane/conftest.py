@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # imported where used: `pytest tests/controlplane/...` loads 
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
 
-WRITE_APPS = ("streams", "inference", "scaling")
+WRITE_APPS = ("streams", "registry", "inference", "scaling")
 
 
 @pytest.fixture

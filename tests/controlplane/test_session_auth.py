@@ -158,7 +158,7 @@ def test_logout_ends_the_session(viewer):
 def test_me_tells_each_user_what_they_may_change(viewer, operator, admin_user):
     editor = User.objects.create_user("editor", password="editor-pass-123")
     editor.user_permissions.set(Permission.objects.filter(
-        content_type__app_label__in=("inference", "scaling"),
+        content_type__app_label__in=("registry", "inference", "scaling"),
         codename__in=("change_inferenceservice", "change_scalingpolicy", "add_inferencemodel"),
     ))
     expected = {

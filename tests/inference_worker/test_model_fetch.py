@@ -28,7 +28,7 @@ from tests.support import Proc, free_port, frame_bytes, jpeg_of, results, wait_u
 
 UPLOAD = """
 from django.core.files import File
-from controlplane.inference.model_services import model_create
+from controlplane.registry.actions import model_create
 with open({xml!r}, "rb") as xml, open({weights!r}, "rb") as weights:
     model = model_create(name="faces", file=File(xml), weights=File(weights))
 print(model.pk, model.file_sha256, model.weights_sha256)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.inference.models import InferenceModel, InferenceService
-from controlplane.inference.service_ops import inference_service_create
-from controlplane.inference.service_selectors import inference_service_get
-from controlplane.scaling.services import policy_create
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
+from controlplane.inference.actions import inference_service_create
+from controlplane.inference.selectors import inference_service_get
+from controlplane.scaling.actions import policy_create
 from tests.controlplane.records import field_errors, names, write_statuses
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ def people_model(db):
     migration that registers the built-ins runs again (it is idempotent)."""
     from django.apps import apps
 
-    from controlplane.inference.models import InferenceModel
+    from controlplane.registry.models import InferenceModel
 
     importlib.import_module("controlplane.inference.migrations.0002_builtin_models").register(apps, None)
     return InferenceModel.objects.get(builtin="builtin:people")

@@ -10,16 +10,18 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from controlplane.inference.models import InferenceModel, InferenceService
-from controlplane.inference.service_ops import inference_service_create, inference_service_update
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
+from controlplane.inference.actions import inference_service_create, inference_service_update
 from controlplane.orchestration import local_store
 from controlplane.orchestration.backends.local import NO_SUPERVISOR, LocalBackend
 from controlplane.orchestration.reconciler import reconcile
 from controlplane.orchestration.tasks import REQUESTED, reconcile_exclusively
 from controlplane.orchestration.units import spec_hash, unit_from_spec
-from controlplane.scaling.services import policy_create, policy_update
+from controlplane.scaling.actions import policy_create, policy_update
 from controlplane.streams.models import Stream
-from controlplane.streams.services import stream_create, stream_update
+from controlplane.streams.actions import stream_create, stream_update
 from inference_worker import protocol
 
 pytestmark = pytest.mark.django_db

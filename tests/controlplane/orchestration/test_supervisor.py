@@ -8,13 +8,15 @@ import signal
 
 import pytest
 
-from controlplane.inference.models import InferenceModel, InferenceService
-from controlplane.inference.service_ops import inference_service_create
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
+from controlplane.inference.actions import inference_service_create
 from controlplane.orchestration.reconciler import reconcile
 from controlplane.scaling.models import ScalingEvent
-from controlplane.scaling.services import policy_create
+from controlplane.scaling.actions import policy_create
 from controlplane.streams.models import Stream
-from controlplane.streams.services import stream_create, stream_update
+from controlplane.streams.actions import stream_create, stream_update
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.support import VTEST, wait_until

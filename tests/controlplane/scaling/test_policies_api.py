@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
 from controlplane.scaling.models import ScalingPolicy
 from controlplane.scaling.selectors import policy_get
-from controlplane.scaling.services import policy_create
+from controlplane.scaling.actions import policy_create
 from tests.controlplane.records import field_errors, names, write_statuses
 
 pytestmark = pytest.mark.django_db

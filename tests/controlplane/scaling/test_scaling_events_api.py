@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from controlplane.scaling.services import scaling_event_record
+from controlplane.scaling.actions import scaling_event_record
 
 EVENTS = "/api/scaling-events/"
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_admin_lists_them_read_only(admin_client, events):
 
 
 def test_an_event_keeps_its_service_name_when_the_service_goes(events, people_service):
-    from controlplane.inference.service_ops import inference_service_delete
+    from controlplane.inference.actions import inference_service_delete
 
     event = scaling_event_record(service_name="people", backend="local", from_replicas=1, to_replicas=2)
     assert event.service == people_service
@@ -75,7 +75,7 @@ def test_an_event_keeps_its_service_name_when_the_service_goes(events, people_se
 
 @pytest.fixture
 def people_service(db):
-    from controlplane.inference.models import InferenceModel
-    from controlplane.inference.service_ops import inference_service_create
+    from controlplane.registry.models import InferenceModel
+    from controlplane.inference.actions import inference_service_create
 
     return inference_service_create(name="people", queue="people", model=InferenceModel.objects.get(builtin="builtin:people"))

@@ -6,7 +6,7 @@ import pytest
 
 from controlplane.streams.models import Stream
 from controlplane.streams.selectors import stream_get
-from controlplane.streams.services import stream_create
+from controlplane.streams.actions import stream_create
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from controlplane.streams.models import Stream
 from controlplane.streams.selectors import stream_get
-from controlplane.streams.services import stream_create, stream_update
+from controlplane.streams.actions import stream_create, stream_update
 from tests.controlplane.records import field_errors, names, write_statuses
 
 pytestmark = pytest.mark.django_db

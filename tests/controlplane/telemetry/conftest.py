@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def make_service(db):
-    from controlplane.inference.models import InferenceModel, InferenceService  # after Django is set up
+    from controlplane.inference.models import InferenceService  # after Django is set up
+    from controlplane.registry.models import InferenceModel
 
     def make(name: str, queue: str) -> InferenceService:
         model, _ = InferenceModel.objects.get_or_create(

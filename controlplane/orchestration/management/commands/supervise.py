@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from controlplane.orchestration.supervisor import AnotherSupervisor, Supervisor
 from controlplane.core.reconcile import request_reconcile
-from controlplane.scaling.services import scaling_event_record
+from controlplane.scaling.actions import scaling_event_record
 from controlplane.core.redis import get_redis
 from inference_worker.runtime import StopFlag
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 
 def policy(name: str = "elastic", **fields):
-    from controlplane.scaling.services import policy_create
+    from controlplane.scaling.actions import policy_create
 
     return policy_create(name=name, **{"min_replicas": 1, "max_replicas": 4, **fields})
 
 
 def service(name: str, model, *, queue: str | None = None, **fields):
-    from controlplane.inference.service_ops import inference_service_create
+    from controlplane.inference.actions import inference_service_create
 
     return inference_service_create(name=name, queue=queue or name, model=model, **fields)
 
 
 def stream(name: str, source_kind: str, source: str, queue: str = "people", **fields):
-    from controlplane.streams.services import stream_create
+    from controlplane.streams.actions import stream_create
 
     return stream_create(name=name, source_kind=source_kind, source=source, queue=queue, **fields)
 

@@ -53,7 +53,7 @@ def other_namespace(kube_api):
 
 
 def test_the_role_lets_the_reconciler_do_all_its_work_in_its_namespace(kube_api, kube_namespace, admin, people_model):
-    from controlplane.inference.service_ops import inference_service_update
+    from controlplane.inference.actions import inference_service_update
     from controlplane.orchestration.backends.kubernetes import KubernetesBackend
 
     install_rbac(admin, kube_namespace)

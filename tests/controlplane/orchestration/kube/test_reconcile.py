@@ -56,7 +56,7 @@ def test_a_policy_change_patches_only_the_hpa(backend, admin, people_model):
     service("people", people_model, scaling_policy=elastic)
     reconcile(backend=backend)
     before = admin.settled()
-    from controlplane.scaling.services import policy_update
+    from controlplane.scaling.actions import policy_update
 
     policy_update(policy=elastic, max_replicas=6, target_value=1.5, scale_down_window_seconds=60)
     report = reconcile(backend=backend)
@@ -74,7 +74,7 @@ def test_a_policy_change_patches_only_the_hpa(backend, admin, people_model):
 
 def test_adding_a_policy_hands_the_replica_count_to_the_hpa_and_removing_it_takes_it_back(
         backend, admin, people_model):
-    from controlplane.inference.service_ops import inference_service_update
+    from controlplane.inference.actions import inference_service_update
 
     people = service("people", people_model)
     reconcile(backend=backend)
@@ -100,8 +100,8 @@ def test_adding_a_policy_hands_the_replica_count_to_the_hpa_and_removing_it_take
 
 
 def test_disabling_a_service_or_deleting_a_stream_deletes_their_objects(backend, admin, people_model):
-    from controlplane.inference.service_ops import inference_service_update
-    from controlplane.streams.services import stream_delete
+    from controlplane.inference.actions import inference_service_update
+    from controlplane.streams.actions import stream_delete
 
     people = service("people", people_model, scaling_policy=policy())
     service("faces", people_model)

@@ -2,9 +2,9 @@
 
 from rest_framework import viewsets
 
-from controlplane.inference import service_ops
-from controlplane.inference.service_selectors import inference_service_list
-from controlplane.inference.service_serializers import InferenceServiceSerializer
+from controlplane.inference import actions
+from controlplane.inference.selectors import inference_service_list
+from controlplane.inference.serializers import InferenceServiceSerializer
 from controlplane.core.names import wire_name_in_url
 
 
@@ -22,12 +22,12 @@ class InferenceServiceViewSet(viewsets.ModelViewSet):
         return inference_service_list()
 
     def perform_create(self, serializer):
-        serializer.instance = service_ops.inference_service_create(**serializer.validated_data)
+        serializer.instance = actions.inference_service_create(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = service_ops.inference_service_update(
+        serializer.instance = actions.inference_service_update(
             service=serializer.instance, **serializer.validated_data
         )
 
     def perform_destroy(self, instance):
-        service_ops.inference_service_delete(service=instance)
+        actions.inference_service_delete(service=instance)

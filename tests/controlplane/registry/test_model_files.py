@@ -11,9 +11,9 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from controlplane.inference.models import InferenceModel
+from controlplane.registry.models import InferenceModel
 from tests.controlplane.conftest import client_for
-from tests.controlplane.inference.model_support import MODELS, ir_files, upload
+from tests.controlplane.registry.model_support import MODELS, ir_files, upload
 
 pytestmark = pytest.mark.django_db
 

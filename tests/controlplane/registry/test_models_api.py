@@ -15,9 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from controlplane.inference.model_services import model_create
-from controlplane.inference.models import InferenceModel, InferenceService
-from tests.controlplane.inference.model_support import BLAZEFACE, MODELS, ir_files, stored_files, upload
+from controlplane.registry.actions import model_create
+from controlplane.inference.models import InferenceService
+from controlplane.registry.models import InferenceModel
+from tests.controlplane.registry.model_support import BLAZEFACE, MODELS, ir_files, stored_files, upload
 from tests.controlplane.records import field_errors
 from tests.inference_worker.synthetic_models import classifier_model
 

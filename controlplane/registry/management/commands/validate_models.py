@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from controlplane.inference import model_selectors
-from controlplane.inference.models import InferenceModel
-from controlplane.inference.validation import model_validate
+from controlplane.registry import selectors
+from controlplane.registry.models import InferenceModel
+from controlplane.registry.validation import model_validate
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         if ids:
             model_ids = ids
         else:
-            model_ids = list(model_selectors.models_to_validate(pending_only=pending).values_list("pk", flat=True))
+            model_ids = list(selectors.models_to_validate(pending_only=pending).values_list("pk", flat=True))
         failed = 0
         for model_id in model_ids:
             model = model_validate(model_id=model_id)

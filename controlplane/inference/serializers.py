@@ -3,7 +3,9 @@
 
 from rest_framework import serializers
 
-from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
 from controlplane.scaling.selectors import policy_list
 
 

@@ -10,9 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from controlplane.inference import model_selectors, model_services
-from controlplane.inference.models import InferenceModel
-from controlplane.inference.validation import FRAMEWORK_BY_SUFFIX, upload_problem
+from controlplane.registry import actions, selectors
+from controlplane.registry.models import InferenceModel
+from controlplane.registry.uploads import FRAMEWORK_BY_SUFFIX, upload_problem
 
 MAX_LABELS = 1000
 
@@ -56,8 +56,8 @@ class LabelsField(serializers.Field):
 def _unique(attrs: dict, instance: InferenceModel | None = None) -> None:
     name = attrs.get("name", instance.name if instance else None)
     version = attrs.get("version", instance.version if instance else InferenceModel._meta.get_field("version").default)
-    if model_selectors.model_version_taken(name=name, version=version, exclude_id=instance.pk if instance else None):
-        raise model_services.version_taken(name, version)
+    if selectors.model_version_taken(name=name, version=version, exclude_id=instance.pk if instance else None):
+        raise actions.version_taken(name, version)
 
 
 def _size_problem(upload) -> str | None:

@@ -9,8 +9,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from controlplane.core.permissions import ModelPermissionsOrReader
-from controlplane.inference import model_selectors, model_services
-from controlplane.inference.model_serializers import InferenceModelSerializer, ModelUploadSerializer
+from controlplane.registry import actions, selectors
+from controlplane.registry.serializers import InferenceModelSerializer, ModelUploadSerializer
 
 
 class ChangePermission(ModelPermissionsOrReader):
@@ -20,7 +20,7 @@ class ChangePermission(ModelPermissionsOrReader):
 
 
 class InferenceModelViewSet(viewsets.ModelViewSet):
-    queryset = model_selectors.model_list()
+    queryset = selectors.model_list()
     serializer_class = InferenceModelSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filterset_fields = ["status", "framework", "task"]
@@ -31,18 +31,18 @@ class InferenceModelViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         upload = ModelUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        model = model_services.model_create(**upload.validated_data)
+        model = actions.model_create(**upload.validated_data)
         return Response(self.get_serializer(model).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
-        serializer.instance = model_services.model_update(model=serializer.instance, **serializer.validated_data)
+        serializer.instance = actions.model_update(model=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        model_services.model_delete(model=instance)
+        actions.model_delete(model=instance)
 
     @extend_schema(request=None, responses={202: InferenceModelSerializer})
     @action(detail=True, methods=["post"], permission_classes=[ChangePermission])
     def validate(self, request, pk=None):
         """Validate the model again in the background (after an OpenVINO upgrade, or on new hardware)."""
-        model = model_services.model_queue_validation(model=self.get_object())
+        model = actions.model_queue_validation(model=self.get_object())
         return Response(self.get_serializer(model).data, status=status.HTTP_202_ACCEPTED)

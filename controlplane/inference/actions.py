@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from controlplane.inference.models import InferenceModel, InferenceService
+from controlplane.inference.models import InferenceService
+
+from controlplane.registry.models import InferenceModel
 from controlplane.core.reconcile import request_reconcile
 from controlplane.core.records import save_validated
 

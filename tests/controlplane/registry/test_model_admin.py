@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.inference.models import InferenceModel
+from controlplane.registry.models import InferenceModel
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "/admin/inference/inferencemodel/"
+CHANGELIST = "/admin/registry/inferencemodel/"
 
 
 def test_the_list_shows_the_models_and_uploads_are_left_to_the_api(admin_client):

@@ -1,8 +1,7 @@
-"""Whether a model can serve: cheap checks of an upload, then a real run with OpenVINO on this machine.
-
-The cheap checks answer at once in the upload's response. The real run (read, detect the output family,
-one inference, a short throughput measurement) takes seconds, so it runs in a Celery task, which calls
-``model_validate``; ``manage.py validate_models`` calls it in-process.
+"""Whether a model can serve: a real run with OpenVINO on this machine (read, detect the output family, one
+inference, a short throughput measurement). It takes seconds, so it runs in a Celery task, which calls
+``model_validate``; ``manage.py validate_models`` calls it in-process. The cheap checks of an upload are in
+:mod:`controlplane.registry.uploads`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,15 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.parsers import expat
 
 import cv2
 import numpy as np
 import openvino as ov
 import simplejpeg
-from django.core.files import File
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from controlplane.inference.models import InferenceModel
+from controlplane.registry.models import InferenceModel
 from controlplane.core.reconcile import request_reconcile
 from inference_worker import decoders
 from inference_worker.decoders.common import describe, dims
@@ -34,66 +31,7 @@ from inference_worker.model_store import LoadedModel, ModelError, load_model, op
 
 log = logging.getLogger("ei.validation")
 
-FRAMEWORK_BY_SUFFIX = {
-    ".xml": InferenceModel.Framework.IR,
-    ".onnx": InferenceModel.Framework.ONNX,
-    ".tflite": InferenceModel.Framework.TFLITE,
-    ".pb": InferenceModel.Framework.TF,
-}
 MEASURE_SECONDS = 1.5
-
-
-# Cheap checks, on the upload itself.
-
-
-class _DoctypeRefused(Exception):
-    pass
-
-
-def _xml_problem(upload: File) -> str | None:
-    """Parse as a stream (no tree in memory); an IR never declares a DTD, so none is expanded."""
-    parser = expat.ParserCreate()
-    roots: list[str] = []
-
-    def start(name, _attrs):
-        if not roots:
-            roots.append(name)
-
-    def doctype(*_args):
-        raise _DoctypeRefused
-
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = doctype
-    try:
-        for chunk in upload.chunks():
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        return f"is not valid XML: {expat.ErrorString(exc.code)} at line {exc.lineno}"
-    except _DoctypeRefused:
-        return "declares a DTD, which an OpenVINO IR never does"
-    if roots != ["net"]:
-        return f"is XML but not an OpenVINO IR: its root element is <{roots[0]}>, expected <net>"
-    return None
-
-
-def upload_problem(upload: File) -> str | None:
-    """What is obviously wrong with a model file, judged from its format only; None if nothing is."""
-    suffix = Path(upload.name).suffix.lower()
-    if suffix == ".xml":
-        return _xml_problem(upload)
-    upload.seek(0)
-    head = upload.read(8)
-    upload.seek(0)
-    # ONNX is a protobuf ModelProto, serialised in field order: it opens with ir_version (field 1, varint).
-    if suffix == ".onnx" and head[:1] != b"\x08":
-        return "does not start like an ONNX model (a protobuf ModelProto opening with its ir_version)"
-    if suffix == ".tflite" and head[4:8] != b"TFL3":
-        return "lacks the TensorFlow Lite file identifier 'TFL3' at bytes 4-8"
-    return None
-
-
-# The real run.
 
 
 @dataclass(frozen=True)

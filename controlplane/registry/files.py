@@ -13,8 +13,8 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from controlplane.core.permissions import ModelFileReader
-from controlplane.inference import model_selectors
-from controlplane.inference.models import InferenceModel
+from controlplane.registry import selectors
+from controlplane.registry.models import InferenceModel
 
 CHECKSUM_HEADER = "X-Checksum-SHA256"
 
@@ -53,7 +53,7 @@ class ModelFileView(APIView):
     def get(self, request, pk: str, filename: str):
         """Download a stored model file (``file``) or an IR's weights (``weights``) by its basename."""
         try:
-            model = model_selectors.model_get(model_id=int(pk))
+            model = selectors.model_get(model_id=int(pk))
         except (ValueError, InferenceModel.DoesNotExist):
             raise exceptions.NotFound(f"No model with id {pk}.") from None
         if model.builtin:

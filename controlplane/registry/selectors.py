@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from controlplane.inference.models import InferenceModel
+from controlplane.registry.models import InferenceModel
 
 
 def model_list() -> QuerySet[InferenceModel]:

@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from rest_framework import exceptions
 
-from controlplane.inference import model_selectors
-from controlplane.inference.models import InferenceModel
-from controlplane.inference.tasks import validate_model
-from controlplane.inference.validation import FRAMEWORK_BY_SUFFIX
+from controlplane.registry import selectors
+from controlplane.registry.models import InferenceModel
+from controlplane.registry.tasks import validate_model
+from controlplane.registry.uploads import FRAMEWORK_BY_SUFFIX
 from controlplane.core.records import save_validated
 
 EDITABLE_FIELDS = ("name", "version", "task", "labels", "precision", "output_family")
@@ -101,7 +101,7 @@ def model_update(*, model: InferenceModel, **changes) -> InferenceModel:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         # Compared with the stored row: the admin hands over a row its form has already changed.
-        stored_family = model_selectors.model_get(model_id=model.pk).output_family
+        stored_family = selectors.model_get(model_id=model.pk).output_family
         revalidate = changes.get("output_family", stored_family) != stored_family
         save_validated(model, changes)
         if revalidate:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.controlplane.inference.model_support import BLAZEFACE, MODELS, upload
+from tests.controlplane.registry.model_support import BLAZEFACE, MODELS, upload
 from tests.support import Proc, database_url, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,5 +54,5 @@ def test_an_upload_is_validated_by_a_celery_worker(api, celery_worker):
     model = wait_until(finished, 120, "the worker to validate the model")
     assert model["status"] == "ready", f"{model['status_message']}\n{celery_worker.output()}"
     assert model["input_shape"] == [1, 128, 128, 3] and model["measured_fps"] > 0
-    assert "controlplane.inference.tasks.validate_model" in celery_worker.output()
+    assert "controlplane.registry.tasks.validate_model" in celery_worker.output()
     assert celery_worker.terminate() == 0, "a warm shutdown on SIGTERM"

@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from controlplane.inference.model_services import model_create
-from controlplane.inference.models import InferenceModel
-from controlplane.inference.validation import model_validate
-from tests.controlplane.inference.model_support import stored_files
+from controlplane.registry.actions import model_create
+from controlplane.registry.models import InferenceModel
+from controlplane.registry.validation import model_validate
+from tests.controlplane.registry.model_support import stored_files
 
 pytestmark = pytest.mark.django_db
 

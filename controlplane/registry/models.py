@@ -1,0 +1,65 @@
+"""The model registry: uploaded and built-in models, their files and whether they can serve."""
+
+from django.db import models
+
+from controlplane.core.names import wire_name
+
+
+def model_upload_path(instance: "InferenceModel", filename: str) -> str:
+    return f"models/{instance.name}/{instance.version}/{filename}"
+
+
+class InferenceModel(models.Model):
+    class Framework(models.TextChoices):
+        IR = "ir", "OpenVINO IR"
+        ONNX = "onnx", "ONNX"
+        TFLITE = "tflite", "TensorFlow Lite"
+        TF = "tf", "TensorFlow frozen graph"
+
+    class Precision(models.TextChoices):
+        FP32 = "FP32", "FP32"
+        FP16 = "FP16", "FP16"
+        INT8 = "INT8", "INT8"
+
+    class OutputFamily(models.TextChoices):
+        AUTO = "auto", "Detect from the outputs"
+        SSD = "ssd", "SSD DetectionOutput [1,1,N,7]"
+        TF_OD = "tf_od", "TensorFlow Object Detection API"
+        BLAZEFACE = "blazeface", "BlazeFace anchors"
+        YOLO = "yolo", "YOLO v8/v11 [1,4+C,N]"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending validation"
+        VALIDATING = "validating", "Validating"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=64, validators=[wire_name])
+    version = models.CharField(max_length=32, default="1", validators=[wire_name])
+    task = models.CharField(max_length=32, default="detection", help_text="What it finds, e.g. face, people, vehicle.")
+    labels = models.JSONField(default=list, blank=True, help_text="Label names by class id.")
+    framework = models.CharField(max_length=8, choices=Framework.choices)
+    precision = models.CharField(max_length=4, choices=Precision.choices, default=Precision.FP32)
+    output_family = models.CharField(max_length=16, choices=OutputFamily.choices, default=OutputFamily.AUTO)
+    builtin = models.CharField(
+        max_length=32, blank=True, help_text="builtin:face or builtin:people: shipped with the worker, no files."
+    )
+    file = models.FileField(upload_to=model_upload_path, blank=True, max_length=512)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    weights = models.FileField(upload_to=model_upload_path, blank=True, max_length=512, help_text="The .bin of an IR model.")
+    weights_sha256 = models.CharField(max_length=64, blank=True)
+    input_shape = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status_message = models.TextField(blank=True)
+    measured_fps = models.FloatField(null=True, blank=True, help_text="Throughput measured on this machine's CPU.")
+    validated_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "inference_inferencemodel"  # the table it had before the registry became its own app
+        ordering = ["name", "version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="model_name_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
