@@ -1,26 +1,27 @@
-"""Admin pages that write through the service functions, like the API, so the side effects those queue
-(reconciling the fleet) follow admin edits too."""
+"""The base of the admin pages: rows are written through the record's actions, like the API's, so the side
+effects those queue (reconciling the fleet) follow admin edits too."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 
+from controlplane.core.records import RecordWrites
 
-class ServiceAdmin(admin.ModelAdmin):
-    """Subclasses name the row's keyword in the update and delete services (``stream_update(stream=...)``)
-    and set ``service_create``, ``service_update`` and ``service_delete`` with ``staticmethod``."""
 
-    entity: str
+class RecordAdmin(admin.ModelAdmin):
+    """Subclasses set ``writes``; ``enable`` and ``disable`` are bulk actions for records with ``enabled``."""
+
+    writes: RecordWrites
 
     def save_model(self, request, obj, form, change):
         if change:
-            self.service_update(**{self.entity: obj}, **{name: form.cleaned_data[name] for name in form.changed_data})
+            self.writes.update_row(obj, {name: form.cleaned_data[name] for name in form.changed_data})
         else:
-            obj.pk = self.service_create(**form.cleaned_data).pk  # the admin links and logs the row by obj.pk
+            obj.pk = self.writes.create(**form.cleaned_data).pk  # the admin links and logs the row by obj.pk
 
     def delete_model(self, request, obj):
-        self.service_delete(**{self.entity: obj})
+        self.writes.delete_row(obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -29,7 +30,7 @@ class ServiceAdmin(admin.ModelAdmin):
     def _set_enabled(self, request, queryset, enabled: bool) -> None:
         rows = [obj for obj in queryset if obj.enabled != enabled]
         for obj in rows:
-            self.service_update(**{self.entity: obj}, enabled=enabled)
+            self.writes.update_row(obj, {"enabled": enabled})
         done = "Enabled" if enabled else "Disabled"
         self.message_user(request, f"{done} {len(rows)} {model_ngettext(self.opts, len(rows))}.", messages.SUCCESS)
 

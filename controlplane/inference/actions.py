@@ -1,32 +1,22 @@
-"""Writes to inference services. Each runs in one transaction: effects on the running fleet go in here
-as ``transaction.on_commit(...)``, so they follow only changes that were saved."""
+"""Writes to inference services: each in one transaction, asking for a reconcile once it commits."""
 
 from __future__ import annotations
 
-from django.db import transaction
-
+from controlplane.core.records import RecordWrites, create_row, delete_row, update_row
 from controlplane.inference.models import InferenceService
-
 from controlplane.registry.models import InferenceModel
-from controlplane.core.reconcile import request_reconcile
-from controlplane.core.records import save_validated
 
 
-@transaction.atomic
 def inference_service_create(*, name: str, queue: str, model: InferenceModel, **fields) -> InferenceService:
-    row = save_validated(InferenceService(name=name, queue=queue, model=model, **fields))
-    request_reconcile()
-    return row
+    return create_row(InferenceService, name=name, queue=queue, model=model, **fields)
 
 
-@transaction.atomic
 def inference_service_update(*, service: InferenceService, **changes) -> InferenceService:
-    row = save_validated(service, changes)
-    request_reconcile()
-    return row
+    return update_row(service, **changes)
 
 
-@transaction.atomic
 def inference_service_delete(*, service: InferenceService) -> None:
-    service.delete()
-    request_reconcile()
+    delete_row(service)
+
+
+SERVICE_WRITES = RecordWrites("service", inference_service_create, inference_service_update, inference_service_delete)

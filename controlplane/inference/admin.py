@@ -2,20 +2,16 @@
 
 from django.contrib import admin
 
-from controlplane.core.admin import ServiceAdmin
-from controlplane.inference import actions
-from controlplane.registry.selectors import model_list
+from controlplane.core.admin import RecordAdmin
+from controlplane.inference.actions import SERVICE_WRITES
 from controlplane.inference.models import InferenceService
 from controlplane.registry.models import InferenceModel
+from controlplane.registry.selectors import model_list
 
 
 @admin.register(InferenceService)
-class InferenceServiceAdmin(ServiceAdmin):
-    entity = "service"
-    service_create = staticmethod(actions.inference_service_create)
-    service_update = staticmethod(actions.inference_service_update)
-    service_delete = staticmethod(actions.inference_service_delete)
-
+class InferenceServiceAdmin(RecordAdmin):
+    writes = SERVICE_WRITES
     list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "replicas", "updated"]
     list_filter = ["status", "enabled", "device", "model", "scaling_policy"]
     list_select_related = ["model", "scaling_policy"]

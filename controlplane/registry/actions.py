@@ -20,7 +20,7 @@ from controlplane.registry import selectors
 from controlplane.registry.models import InferenceModel
 from controlplane.registry.tasks import validate_model
 from controlplane.registry.uploads import FRAMEWORK_BY_SUFFIX
-from controlplane.core.records import save_validated
+from controlplane.core.records import RecordWrites, save_validated
 
 EDITABLE_FIELDS = ("name", "version", "task", "labels", "precision", "output_family")
 
@@ -126,3 +126,6 @@ def model_delete(*, model: InferenceModel) -> None:
     with transaction.atomic():
         model.delete()
         transaction.on_commit(lambda: _delete_files(names), robust=True)
+
+
+MODEL_WRITES = RecordWrites("model", None, model_update, model_delete)  # rows are made by model_create (uploads)

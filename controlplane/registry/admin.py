@@ -1,23 +1,20 @@
 """The model registry in the admin: browse, edit the description, delete, validate again.
 
-Uploads go through the API, which checks the files at once; edits and deletes go through the service
-functions, as the API's do.
+Uploads go through the API, which checks the files at once; edits and deletes go through the actions, as the
+API's do.
 """
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 
-from controlplane.core.admin import ServiceAdmin
+from controlplane.core.admin import RecordAdmin
 from controlplane.registry import actions
 from controlplane.registry.models import InferenceModel
 
 
 @admin.register(InferenceModel)
-class InferenceModelAdmin(ServiceAdmin):
-    entity = "model"
-    service_update = staticmethod(actions.model_update)
-    service_delete = staticmethod(actions.model_delete)
-
+class InferenceModelAdmin(RecordAdmin):
+    writes = actions.MODEL_WRITES
     list_display = ["name", "version", "task", "framework", "precision", "status", "measured_fps"]
     list_filter = ["status", "framework", "precision", "task"]
     search_fields = ["name", "task"]

@@ -1,32 +1,28 @@
-"""Writes to scaling policies. Each runs in one transaction: effects on the running fleet go in here as
-``transaction.on_commit(...)``, so they follow only changes that were saved."""
+"""Writes to scaling policies (a policy in use changes the fleet: its update asks for a reconcile) and the
+record of scaling steps."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
-from controlplane.core.reconcile import request_reconcile
-from controlplane.core.records import save_validated
+from controlplane.core.records import RecordWrites, create_row, delete_row, update_row
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
-@transaction.atomic
 def policy_create(*, name: str, **fields) -> ScalingPolicy:
-    return save_validated(ScalingPolicy(name=name, **fields))
+    return create_row(ScalingPolicy, reconcile=False, name=name, **fields)  # no service uses it yet
 
 
-@transaction.atomic
 def policy_update(*, policy: ScalingPolicy, **changes) -> ScalingPolicy:
-    row = save_validated(policy, changes)
-    request_reconcile()
-    return row
+    return update_row(policy, **changes)
 
 
-@transaction.atomic
 def policy_delete(*, policy: ScalingPolicy) -> None:
     """Refused with ``ProtectedError`` while an inference service uses the policy."""
-    policy.delete()
+    delete_row(policy, reconcile=False)
+
+
+POLICY_WRITES = RecordWrites("policy", policy_create, policy_update, policy_delete)
 
 
 def scaling_event_record(

@@ -1,19 +1,15 @@
-"""Scaling policies in the admin; edits go through the service functions."""
+"""Scaling policies in the admin; edits go through the actions."""
 
 from django.contrib import admin
 
-from controlplane.core.admin import ServiceAdmin
-from controlplane.scaling import actions
+from controlplane.core.admin import RecordAdmin
+from controlplane.scaling.actions import POLICY_WRITES
 from controlplane.scaling.models import ScalingEvent, ScalingPolicy
 
 
 @admin.register(ScalingPolicy)
-class PolicyAdmin(ServiceAdmin):
-    entity = "policy"
-    service_create = staticmethod(actions.policy_create)
-    service_update = staticmethod(actions.policy_update)
-    service_delete = staticmethod(actions.policy_delete)
-
+class PolicyAdmin(RecordAdmin):
+    writes = POLICY_WRITES
     list_display = [
         "name", "metric", "target_value", "min_replicas", "max_replicas",
         "scale_up_window_seconds", "scale_down_window_seconds", "updated",

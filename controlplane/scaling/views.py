@@ -5,34 +5,22 @@ from datetime import timezone as dt_timezone
 import django_filters
 from rest_framework import viewsets
 
-from controlplane.core.names import wire_name_in_url
-from controlplane.scaling import actions
+from controlplane.core.api import NamedRecordViewSet
+from controlplane.scaling.actions import POLICY_WRITES
 from controlplane.scaling.models import ScalingEvent
 from controlplane.scaling.selectors import policy_list, scaling_event_list
 from controlplane.scaling.serializers import PolicySerializer, ScalingEventSerializer
 
 
-class PolicyViewSet(viewsets.ModelViewSet):
+class PolicyViewSet(NamedRecordViewSet):
     """How inference services scale, addressed by name: ``/api/policies/<name>/``."""
 
+    writes = POLICY_WRITES
     serializer_class = PolicySerializer
     filterset_fields = ["metric"]
-    search_fields = ["name"]
-    ordering_fields = ["name", "created"]
-    lookup_field = "name"
-    lookup_value_regex = wire_name_in_url
 
     def get_queryset(self):
         return policy_list()
-
-    def perform_create(self, serializer):
-        serializer.instance = actions.policy_create(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = actions.policy_update(policy=serializer.instance, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        actions.policy_delete(policy=instance)
 
 
 class ScalingEventFilter(django_filters.FilterSet):

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from controlplane.core.names import wire_name_in_url
-from controlplane.streams import actions
+from controlplane.core.api import NamedRecordViewSet
+from controlplane.streams.actions import STREAM_WRITES
 from controlplane.streams.selectors import stream_list
 from controlplane.streams.serializers import StreamSerializer
 
 
-class StreamViewSet(viewsets.ModelViewSet):
+class StreamViewSet(NamedRecordViewSet):
     """Video sources, addressed by name: ``/api/streams/<name>/``."""
 
+    writes = STREAM_WRITES
     serializer_class = StreamSerializer
     filterset_fields = ["queue", "status", "enabled", "source_kind"]
-    search_fields = ["name"]
-    ordering_fields = ["name", "created"]
-    lookup_field = "name"
-    lookup_value_regex = wire_name_in_url
 
     def get_queryset(self):
         return stream_list()
-
-    def perform_create(self, serializer):
-        serializer.instance = actions.stream_create(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = actions.stream_update(stream=serializer.instance, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        actions.stream_delete(stream=instance)
 
 
 class LegacyStreamIndex(APIView):
