@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from controlplane.orchestration.commands import download_model_args, producer_args, worker_args
 from controlplane.orchestration.units import Autoscale, Producer, Unit, WorkerPool, spec_hash, unit_key
+from controlplane.scaling.metrics import METRICS_BY_NAME
 
 FIELD_MANAGER = "elastic-inference-controlplane"
 PART_OF = "elastic-inference"
@@ -32,7 +33,6 @@ OWNED_SELECTOR = f"{PART_OF_LABEL}={PART_OF},{MANAGED_BY_LABEL}={FIELD_MANAGER}"
 METRICS_PORT = 8000
 RUN_AS_USER = 10001
 HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v2beta2")  # newest first; same fields in both
-POD_METRICS = {"scale_ratio": "ei_scale_ratio", "drop_fps": "ei_drop_fps", "infer_fps": "ei_infer_fps"}
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _NOT_DNS = re.compile(r"[^a-z0-9-]")
@@ -185,11 +185,12 @@ def metrics_service(pool: WorkerPool) -> dict:
 
 
 def hpa_metric(autoscale: Autoscale) -> dict:
-    if autoscale.metric == "cpu":
+    metric = METRICS_BY_NAME[autoscale.metric]
+    if not metric.per_pod:
         target = {"type": "Utilization", "averageUtilization": int(autoscale.target_value)}
         return {"type": "Resource", "resource": {"name": "cpu", "target": target}}
     target = {"type": "AverageValue", "averageValue": quantity(autoscale.target_value)}
-    return {"type": "Pods", "pods": {"metric": {"name": POD_METRICS[autoscale.metric]}, "target": target}}
+    return {"type": "Pods", "pods": {"metric": {"name": metric.pod_metric}, "target": target}}
 
 
 def autoscaler(pool: WorkerPool, api_version: str) -> dict:

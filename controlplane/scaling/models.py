@@ -4,18 +4,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from controlplane.scaling.metrics import metric_choices
+
 
 class ScalingPolicy(models.Model):
-    class Metric(models.TextChoices):
-        SCALE_RATIO = "scale_ratio", "Scale ratio (workers needed per worker)"
-        DROP_FPS = "drop_fps", "Dropped frames per second per replica"
-        INFER_FPS = "infer_fps", "Inferred frames per second per replica"
-        CPU = "cpu", "CPU utilisation (%)"
-
     name = models.SlugField(max_length=64, unique=True)
     min_replicas = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100)])
     max_replicas = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(100)])
-    metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.SCALE_RATIO)
+    metric = models.CharField(max_length=16, choices=metric_choices, default="scale_ratio")
     target_value = models.FloatField(
         default=1.0, validators=[MinValueValidator(0.01), MaxValueValidator(10000)],
         help_text="Average per replica that the autoscaler aims at (1.0 for the scale ratio, 80 for CPU %).",
