@@ -29,10 +29,11 @@ ALWAYS = {
     "403": "Authenticated but not allowed.",
     "404": "No such record, or no such page.",
 }
+UNSUPPORTED = "Unsupported media type: writes take `application/json`; a model upload takes `multipart/form-data`."
 BY_METHOD = {
-    "post": {"415": "Unsupported media type.", "429": "Too many requests."},
-    "put": {"415": "Unsupported media type."},
-    "patch": {"415": "Unsupported media type."},
+    "post": {"415": UNSUPPORTED, "429": "Too many requests."},
+    "put": {"415": UNSUPPORTED},
+    "patch": {"415": UNSUPPORTED},
     "delete": {"409": "Still used by other records."},
 }
 REDIS_BACKED = ("/api/workers/", "/api/metrics/", "/api/services/{name}/history/")

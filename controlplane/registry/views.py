@@ -1,11 +1,11 @@
-"""/api/models/: the model registry. Uploads are multipart; edits are JSON or a form."""
+"""/api/models/: the model registry. Uploads are multipart; edits, like every other write, are JSON."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from controlplane.core.permissions import ModelPermissionsOrReader
@@ -22,10 +22,15 @@ class ChangePermission(ModelPermissionsOrReader):
 class InferenceModelViewSet(viewsets.ModelViewSet):
     queryset = selectors.model_list()
     serializer_class = InferenceModelSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     filterset_fields = ["status", "framework", "task"]
     search_fields = ["name"]
     ordering_fields = ["name", "version", "created", "measured_fps"]
+
+    def initialize_request(self, request, *args, **kwargs):
+        request = super().initialize_request(request, *args, **kwargs)
+        if self.action == "create":  # the one write that carries files; others keep the JSON default
+            request.parsers = [MultiPartParser()]
+        return request
 
     @extend_schema(request={"multipart/form-data": ModelUploadSerializer}, responses={201: InferenceModelSerializer})
     def create(self, request, *args, **kwargs):

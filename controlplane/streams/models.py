@@ -53,7 +53,7 @@ class Stream(Reconciled):
 
     @property
     def queues(self) -> list[str]:
-        return [self.queue, *(q for q in self.extra_queues if q != self.queue)]
+        return list(dict.fromkeys([self.queue, *self.extra_queues]))  # rows saved before the rule may repeat
 
     def clean(self):
         """Refuse a source its kind's producer could never open, so the mistake shows when it is typed."""
@@ -63,6 +63,11 @@ class Stream(Reconciled):
             isinstance(q, str) and valid_name(q) for q in self.extra_queues
         ):
             raise ValidationError({"extra_queues": "A list of queue names (letters, digits, '_', '.', '-')."})
+        if self.queue in self.extra_queues:
+            raise ValidationError({"extra_queues": f"{self.queue} is the stream's own queue already."})
+        repeated = sorted({q for q in self.extra_queues if self.extra_queues.count(q) > 1})
+        if repeated:
+            raise ValidationError({"extra_queues": f"Each queue once: {', '.join(repeated)} appears more than once."})
         source = self.source
         if self.source_kind == self.SourceKind.CAMERA:
             try:
