@@ -44,7 +44,8 @@ from inference_worker.preview import make_preview  # noqa: E402
 from tests.browser.chromium import launch  # noqa: E402
 from tests.browser.dashboard import log_in, tile_canvas, wait_for_drawing  # noqa: E402
 from tests.controlplane.realtime.live import LiveSite  # noqa: E402
-from tests.support import free_port, pings, redis_server_command, wait_until  # noqa: E402
+from harness.processes import free_port, wait_until  # noqa: E402
+from harness.redis_server import pings, redis_server_command  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-draw-pass-1"
 RESULT_MAXLEN = 100  # what a worker keeps per result stream

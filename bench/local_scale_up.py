@@ -30,7 +30,9 @@ import redis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support import VTEST, free_port, pings, redis_server_command, wait_until  # noqa: E402
+from harness.processes import free_port, wait_until  # noqa: E402
+from harness.redis_server import pings, redis_server_command  # noqa: E402
+from tests.support import VTEST  # noqa: E402
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="ei-bench-scale-"))
 REDIS_PORT = free_port()

@@ -40,7 +40,9 @@ sys.path.insert(0, str(REPO))
 from controlplane.realtime.wire import Result, parse_binary_message  # noqa: E402
 from inference_worker import protocol  # noqa: E402
 from tests.controlplane.realtime.live import LiveSite  # noqa: E402
-from tests.support import free_port, jpeg_of, pings, redis_server_command, sample_image, wait_until  # noqa: E402
+from harness.processes import free_port, wait_until  # noqa: E402
+from harness.redis_server import pings, redis_server_command  # noqa: E402
+from tests.support import jpeg_of, sample_image  # noqa: E402
 
 WARMUP = 1.0
 DRAIN = 2.0

@@ -38,7 +38,9 @@ from inference_worker import protocol  # noqa: E402
 from inference_worker.engine import Engine  # noqa: E402
 from inference_worker.model_store import load_model  # noqa: E402
 from inference_worker.preview import make_preview  # noqa: E402
-from tests.support import free_port, jpeg_of, pings, redis_server_command, sample_image, wait_until  # noqa: E402
+from harness.processes import free_port, wait_until  # noqa: E402
+from harness.redis_server import pings, redis_server_command  # noqa: E402
+from tests.support import jpeg_of, sample_image  # noqa: E402
 
 VTEST = REPO / ".assets" / "vtest.avi"
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 import redis
 
+from harness.processes import free_port
+from harness.redis_server import start_redis_server
+from inference_worker.runtime import redis_client
 from tests.kube.fixtures import kube_api, kube_cluster, kube_namespace  # noqa: F401 (fixtures)
-from tests.support import free_port, pings, redis_server_command, wait_until
 
 _server: dict = {}
 
@@ -28,9 +29,8 @@ def pytest_configure(config):
         raise pytest.UsageError("redis-server is not installed: run `make setup`")
     workdir = Path(tempfile.mkdtemp(prefix="ei-test-"))
     port = free_port()
-    proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_redis_server(port, workdir)
     url = f"redis://127.0.0.1:{port}/0"
-    wait_until(lambda: pings(url), 10, "redis-server to start")
     _server.update(url=url, port=port, proc=proc, workdir=workdir)
     os.environ["REDIS_URL"] = url
     os.environ["EI_DATA_DIR"] = str(workdir / "data")
@@ -44,8 +44,7 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     if _server:
-        _server["proc"].terminate()
-        _server["proc"].wait(10)
+        _server["proc"].terminate(10)
         shutil.rmtree(_server["workdir"], ignore_errors=True)
 
 
@@ -58,13 +57,13 @@ def redis_server():
 @pytest.fixture
 def redis_url(redis_server) -> str:
     """The test Redis, emptied before each test."""
-    redis.Redis.from_url(redis_server["url"]).flushall()
+    redis_client(redis_server["url"]).flushall()
     return redis_server["url"]
 
 
 @pytest.fixture
 def r(redis_url) -> redis.Redis:
-    return redis.Redis.from_url(redis_url)
+    return redis_client(redis_url)
 
 
 @pytest.fixture(scope="session")

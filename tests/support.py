@@ -1,39 +1,20 @@
-"""Helpers shared by the tests: real processes, real images, and waiting for conditions with a deadline."""
+"""What the tests share besides the harness: real images, frames and results as the wire carries them,
+worker command lines, and the test database's URL for the processes a test starts."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import redis
 import simplejpeg
 import skimage.data
 
+from harness.processes import REPO
 from inference_worker import protocol
 
-T = TypeVar("T")
-REPO = Path(__file__).resolve().parent.parent
 VTEST = REPO / ".assets" / "vtest.avi"
-
-
-def wait_until(predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition", interval: float = 0.05) -> T:
-    """Poll until ``predicate`` returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def sample_image(name: str) -> np.ndarray:
@@ -64,66 +45,11 @@ def results(client: redis.Redis, stream: str) -> list[tuple[dict, bytes]]:
     return [protocol.decode_result(fields) for _, fields in client.xrange(protocol.results_key(stream))]
 
 
-class Proc:
-    """A child process of ours, with its stderr kept in a file for assertions and post-mortems."""
-
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None):
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.popen = subprocess.Popen(
-            args, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-        )
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-        try:
-            return self.popen.wait(timeout)
-        finally:
-            self._log.close()
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(10)
-        self._log.close()
-
-
 def worker_command(redis_url: str, queue: str, model: str, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "inference_worker", "--redis", redis_url, "--queue", queue, "--model", model,
         "--metrics-port", "0", *extra,
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.ConnectionError:
-        return False
-
-
-def redis_server_command(port: int, workdir: Path) -> list[str]:
-    return [
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(workdir),
-    ]
-
-
-def start_redis_server(port: int, workdir: Path) -> subprocess.Popen:
-    """A redis-server of the caller's own (no persistence: started again, it is empty), once it answers."""
-    proc = subprocess.Popen(redis_server_command(port, workdir), stdout=subprocess.DEVNULL)
-    wait_until(lambda: pings(f"redis://127.0.0.1:{port}/0"), 10, "redis-server")
-    return proc
 
 
 def database_url() -> str:

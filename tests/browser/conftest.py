@@ -12,19 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from harness.processes import REPO
+from inference_worker.runtime import redis_client
 from tests.browser.chromium import launch as chromium_launch
 from tests.browser.system import System, running_system
-from tests.support import REPO
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def system(redis_server, tmp_path_factory) -> Iterator[System]:
-    redis.Redis.from_url(redis_server["url"]).flushall()
+    redis_client(redis_server["url"]).flushall()
     with running_system(redis_server["url"], tmp_path_factory.mktemp("system")) as running:
         yield running
 

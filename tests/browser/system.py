@@ -9,20 +9,16 @@ an enabled ``people`` service on the built-in people model.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from controlplane.orchestration import local_store
+from harness.processes import Proc, wait_until
+from inference_worker.runtime import redis_client
 from tests.controlplane.realtime.live import LiveSite
-from tests.controlplane.realtime.live import _accepts as accepts
-from tests.support import Proc, wait_until
 
 PASSWORDS = {"admin": "admin-browser-pass-1", "operator": "operator-browser-pass-1", "viewer": "viewer-browser-pass-1"}
 POLICY = "default"
@@ -52,19 +48,14 @@ print(Token.objects.create(user=admin).key)
 class System(LiveSite):
     admin_token: str = ""
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self, *streams: str) -> System:
         super().start(*streams)
         seed = SEED.format(passwords=PASSWORDS, policy=POLICY, service=SERVICE)
         self.admin_token = self.manage("shell", "--no-imports", "-c", seed).split()[-1]
-        celery = self._run("celery", "-m", "celery", "-A", "controlplane", "worker", "--beat", "--pool", "solo",
-                           "--concurrency", "1", "-l", "info", "--schedule", str(self.workdir / "celerybeat-schedule"))
-        supervisor = self._run("supervisor", "manage.py", "supervise", "--autoscale-interval", "1", "--grace", "10")
+        celery = self.celery("-l", "info")
+        supervisor = self.supervisor("--autoscale-interval", "1", "--grace", "10")
         wait_until(lambda: " ready." in celery.output() or celery.popen.poll() is not None, 90, "the Celery worker")
-        client = redis.Redis.from_url(self.redis_url)
+        client = redis_client(self.redis_url)
         wait_until(lambda: client.exists(local_store.SUPERVISOR) or supervisor.popen.poll() is not None, 60,
                    "the supervisor")
         for proc in (celery, supervisor):
@@ -73,11 +64,6 @@ class System(LiveSite):
         wait_until(lambda: self.api("GET", f"/api/services/{SERVICE}/")["status"] == "ready", 180,
                    f"the {SERVICE} service to be ready")
         return self
-
-    def _run(self, name: str, *args: str) -> Proc:
-        proc = Proc([sys.executable, *args], self.workdir / f"{name}.log", {**self.env, "PYTHONUNBUFFERED": "1"})
-        self.procs.append(proc)
-        return proc
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         """A JSON API call as the admin, by token (as a script would); the decoded body, {} for none."""
@@ -92,26 +78,15 @@ class System(LiveSite):
     @contextmanager
     def daphne_down(self) -> Iterator[None]:
         """Daphne is stopped inside the block and started again on the same port after it, even on failure."""
-        index, old = next((i, p) for i, p in enumerate(self.procs) if p.log_path.stem.startswith("daphne"))
+        index, old = next((i, p) for i, p in enumerate(self.procs) if p.name.startswith("daphne"))
         assert old.terminate() == 0, old.output()[-3000:]
-        wait_until(lambda: not accepts(self.port), 30, "daphne's port to close")
+        wait_until(lambda: not self.listening(), 30, "daphne's port to close")
         try:
             yield
         finally:
             log_path = old.log_path.with_stem(old.log_path.stem + "-again")
             self.procs[index] = Proc(list(old.popen.args), log_path, self.env)
-            wait_until(lambda: accepts(self.port), 60, "daphne to listen again")
-
-    def stop(self) -> dict[str, int]:
-        """SIGTERM to each process, newest first, killing any that does not stop; exit codes by log name."""
-        codes = {}
-        for proc in reversed(self.procs):
-            try:
-                codes[proc.log_path.stem] = proc.terminate(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes[proc.log_path.stem] = proc.popen.returncode
-        return codes
+            wait_until(self.listening, 60, "daphne to listen again")
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from tests.browser.dashboard import (
 )
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
 from tests.controlplane.registry.model_support import ir_files
-from tests.support import wait_until
+from harness.processes import wait_until
 
 pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the first test's budget
 expect.set_options(timeout=30_000)  # a 2-core machine that runs the whole fleet and a browser

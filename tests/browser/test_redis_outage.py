@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 
 from tests.browser.dashboard import SERVER_DOWN, STREET, frames_drawn, log_in, tile_canvas, wait_for_drawing
 from tests.browser.system import PASSWORDS, SERVICE, System, running_system
-from tests.support import free_port, start_redis_server, wait_until
+from harness.processes import free_port, wait_until
+from harness.redis_server import start_redis_server
 
 pytestmark = pytest.mark.timeout(600)
 expect.set_options(timeout=30_000)

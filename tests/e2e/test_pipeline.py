@@ -11,9 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from harness.processes import REPO, Proc, wait_until
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
-from tests.support import REPO, VTEST, Proc, results, sample_image, wait_until, worker_command
+from scripts.demo import demo_clip
+from tests.support import VTEST, results, sample_image, worker_command
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_one_stream_feeds_two_inference_types(r, redis_url, tmp_path, clip):
 
 def test_the_demo_runs_and_stops_cleanly_on_ctrl_c():
     """`make demo`'s script: a line per second with both workers, then Ctrl-C stops everything."""
-    if not any(p.is_file() for p in (VTEST, REPO / ".assets" / "demo-clip.avi")):
+    if demo_clip() is None:
         pytest.skip("no demo clip: `make assets` fetches one")
     demo = subprocess.Popen([sys.executable, "scripts/demo.py"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []

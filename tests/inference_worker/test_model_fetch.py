@@ -24,7 +24,8 @@ from inference_worker.model_fetch import local_model
 from inference_worker.model_store import ModelError
 from tests.controlplane.realtime.live import LiveSite
 from tests.inference_worker.synthetic_models import SSD_PRIORS, ssd_model
-from tests.support import Proc, free_port, frame_bytes, jpeg_of, results, wait_until, worker_command
+from harness.processes import Proc, free_port, wait_until
+from tests.support import frame_bytes, jpeg_of, results, worker_command
 
 UPLOAD = """
 from django.core.files import File

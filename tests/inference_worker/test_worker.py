@@ -15,10 +15,9 @@ import simplejpeg
 
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
-from tests.support import (
-    VTEST, Proc, free_port, frame_bytes, jpeg_of, mean_difference, pings, redis_server_command, results, sample_image,
-    wait_until, worker_command,
-)
+from harness.processes import Proc, free_port, wait_until
+from harness.redis_server import pings, redis_server_command
+from tests.support import VTEST, frame_bytes, jpeg_of, mean_difference, results, sample_image, worker_command
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import redis
 import simplejpeg
 
 from inference_worker.protocol import Frame, decode_frame, frames_key, overflow_key, producer_key, stream_stats_key
-from tests.support import REPO, Proc, free_port, pings, redis_server_command, sample_image, wait_until
+from harness.processes import REPO, Proc, free_port, wait_until
+from harness.redis_server import pings, redis_server_command
+from tests.support import sample_image
 
 FRAMES, FPS, WIDTH, HEIGHT = 20, 10, 512, 384
 

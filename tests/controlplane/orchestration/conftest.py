@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.support import Proc, database_url, wait_until
+from harness.processes import Proc, wait_until
+from tests.support import database_url
 
 
 @pytest.fixture

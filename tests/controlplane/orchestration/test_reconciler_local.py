@@ -164,7 +164,7 @@ def test_external_streams_are_ready_while_their_producer_beats(local_backend, r,
 
 
 def test_redis_away_marks_rows_failed_and_keeps_them(fleet, db):
-    from tests.support import free_port
+    from harness.processes import free_port
 
     dead = LocalBackend(redis.Redis(port=free_port(), socket_connect_timeout=0.5))
     report = reconcile(backend=dead)

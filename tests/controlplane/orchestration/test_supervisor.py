@@ -19,7 +19,8 @@ from controlplane.streams.models import Stream
 from controlplane.streams.actions import stream_create, stream_update
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
-from tests.support import VTEST, wait_until
+from harness.processes import wait_until
+from tests.support import VTEST
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the supervisor process reads and writes these rows
 
@@ -135,7 +136,8 @@ def test_a_second_supervisor_is_refused(supervisor, redis_url, tmp_path):
     import subprocess
     import sys
 
-    from tests.support import REPO, database_url
+    from harness.processes import REPO
+    from tests.support import database_url
 
     done = subprocess.run([sys.executable, "manage.py", "supervise"], cwd=REPO, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url()})

@@ -70,7 +70,7 @@ async def test_an_unknown_stream_is_refused_with_4404(ws, redis_url, streams, to
 
 
 async def test_the_workers_download_token_may_not_watch(ws, redis_url, streams):
-    from controlplane.inference.management.commands.worker_token import worker_token_issue
+    from controlplane.registry.management.commands.worker_token import worker_token_issue
 
     key = await database_sync_to_async(worker_token_issue)()
     assert await close_code(await ws(f"/ws/streams/street/?token={key}")) == 4403

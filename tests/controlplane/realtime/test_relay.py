@@ -14,7 +14,9 @@ from controlplane.realtime.relay import Relay
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
 from tests.controlplane.realtime.helpers import add_result, next_result, until_live
-from tests.support import Proc, frame_bytes, free_port, start_redis_server, wait_until, worker_command
+from harness.processes import Proc, free_port, wait_until
+from harness.redis_server import start_redis_server
+from tests.support import frame_bytes, worker_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

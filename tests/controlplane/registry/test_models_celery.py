@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from tests.controlplane.registry.model_support import BLAZEFACE, MODELS, upload
-from tests.support import Proc, database_url, wait_until
+from harness.processes import Proc, wait_until
+from tests.support import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,8 @@ from inference_worker import protocol
 from producers.publisher import Publisher
 from tests.controlplane.conftest import client_for
 from tests.controlplane.telemetry.conftest import write_heartbeat
-from tests.support import frame_bytes, free_port, jpeg_of, sample_image, wait_until
+from harness.processes import free_port, wait_until
+from tests.support import frame_bytes, jpeg_of, sample_image
 
 ENDPOINTS = ("/api/workers/", "/api/metrics/")
 

@@ -18,7 +18,7 @@ from controlplane.telemetry.tasks import sample_fleet
 from tests.support import database_url
 from tests.controlplane.telemetry.conftest import write_heartbeat
 from tests.controlplane.telemetry.test_api import _strict
-from tests.support import Proc, free_port, wait_until
+from harness.processes import Proc, free_port, wait_until
 
 
 def url(service: str) -> str:

@@ -7,7 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.streams.models import Stream
 from producers.publisher import Publisher
-from tests.support import Proc, frame_bytes, jpeg_of, sample_image, wait_until, worker_command
+from harness.processes import Proc, wait_until
+from tests.support import frame_bytes, jpeg_of, sample_image, worker_command
 
 FRAMES = 8
 

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.telemetry.collectors import register_fleet_collector
 from tests.controlplane.telemetry.conftest import write_heartbeat
-from tests.support import free_port
+from harness.processes import free_port
 
 
 def scrape() -> dict[str, dict[tuple, float]]:

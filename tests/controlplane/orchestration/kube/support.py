@@ -6,7 +6,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from controlplane.orchestration.manifests import OWNED_SELECTOR
-from tests.support import wait_until
+from harness.processes import wait_until
 
 API_VERSIONS = {"Deployment": "apps/v1", "Service": "v1", "HorizontalPodAutoscaler": "autoscaling/v2beta2"}
 MANUAL = "kubectl-edit"  # the field manager of a person editing objects by hand

@@ -9,7 +9,7 @@ from controlplane.orchestration.backends.base import BackendError
 from controlplane.orchestration.backends.kubernetes import KubernetesBackend, covers, observed_unit
 from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, unit_key
 from tests.controlplane.orchestration.kube.conftest import POD_CONFIG
-from tests.support import free_port
+from harness.processes import free_port
 
 SCALED = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"),
                     autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 60))

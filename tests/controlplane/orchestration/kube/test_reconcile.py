@@ -6,7 +6,7 @@ import pytest
 
 from controlplane.orchestration.reconciler import reconcile
 from tests.controlplane.orchestration.kube.fleet import policy, service, stream
-from tests.support import wait_until
+from harness.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 
 from controlplane.orchestration.reconciler import reconcile
 from tests.controlplane.orchestration.kube.fleet import policy, row, service
-from tests.support import wait_until
+from harness.processes import wait_until
 
 pytestmark = pytest.mark.django_db
 
