@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import REPO
+from harness.processes import REPO
 
 KUBECTL = "/usr/bin/kubectl"
 K8S = REPO / "k8s"
