@@ -13,11 +13,14 @@ from controlplane.realtime import wire
 from controlplane.realtime.auth import query_param, refusal
 from controlplane.realtime.backpressure import SocketDrain
 from controlplane.realtime.selectors import latest_result, stream_exists
-from inference_worker.runtime import REDIS_ERRORS
+from inference_worker.runtime import REDIS_ERRORS, Backoff
 
 BAD_REQUEST = 4400
 UNKNOWN_STREAM = 4404
+TRY_AGAIN = 4503  # Redis (the channel layer) is away: reconnect shortly, as the dashboard does
 log = logging.getLogger("ei.realtime")
+# One per process, so an outage is logged once and its end once, however many clients meet it.
+channel_layer_redis = Backoff("redis (channel layer)", log)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -43,9 +46,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.buffer: deque[wire.Result] = deque(maxlen=self.buffer_size)
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
-            # Joined before the handshake completes: a connected client misses nothing published after.
-            self.group = wire.group_name(stream, self.picture)
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            code = await self._join(wire.group_name(stream, self.picture))
         await self.accept()  # refusals too: a refused handshake would hide the close code
         if code:
             await self.close(code)
@@ -59,6 +60,31 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if latest:
                 self.enqueue(latest.showing(self.picture))
         self.sender = asyncio.create_task(self.send_results())
+
+    async def __call__(self, scope, receive, send):
+        """An open socket whose channel layer loses Redis is closed with :data:`TRY_AGAIN`, not left to
+        die with 1011 and a traceback; its sender task ends with it."""
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_ERRORS as exc:
+            channel_layer_redis.note(exc)
+            await self._stop_sending()
+            await send({"type": "websocket.close", "code": TRY_AGAIN})
+
+    async def _join(self, group: str) -> int | None:
+        """Join the stream's group before the handshake completes, so a connected client misses nothing
+        published after; None, or :data:`TRY_AGAIN` while Redis is away."""
+        for attempt in (1, 2):  # once more: after a Redis restart the layer's pooled connection fails once
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+                break
+            except REDIS_ERRORS as exc:
+                if attempt == 2:
+                    channel_layer_redis.note(exc)
+                    return TRY_AGAIN
+        channel_layer_redis.succeeded()
+        self.group = group
+        return None
 
     async def dispatch(self, message):
         # The hot path touches no database: skip Channels' per-message connection cleanup (a thread hop).
@@ -89,8 +115,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
             else:
                 await self.send(text_data=result.meta)
 
-    async def disconnect(self, code):
+    async def _stop_sending(self) -> None:
         if self.sender:
             self.sender.cancel()
+            await asyncio.gather(self.sender, return_exceptions=True)
+
+    async def disconnect(self, code):
+        await self._stop_sending()
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except REDIS_ERRORS:  # the membership expires with the layer's group_expiry
+                pass

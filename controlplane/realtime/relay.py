@@ -47,7 +47,8 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Forward results until ``stop`` is set; the batch in hand is finished first."""
         client = redis_client(self.redis_url, asyncio=True)
-        backoff = Backoff("redis", log)
+        # Retried at least every second: results reach clients within about a second of Redis coming back.
+        backoff = Backoff("redis", log, cap=1.0)
         loop = asyncio.get_running_loop()
         next_discovery = 0.0
         try:
