@@ -1,8 +1,9 @@
 """Fleet gauges on the control plane's /metrics, one series per inference service, read at each scrape.
 
-These are the figures prometheus-adapter hands to a HorizontalPodAutoscaler. When Redis is away the
-scrape still succeeds: the fleet gauges are left out (an HPA then holds, rather than scaling to a made-up
-zero) and ``ei_fleet_up`` says 0.
+They are named ``ei_service_*``, never like the workers' own gauges (``ei_infer_fps`` and the others, which
+the HPA's pod metrics read): a Prometheus that scrapes both would otherwise add each figure twice in every
+``sum()``. When Redis is away the scrape still succeeds: the fleet gauges are left out (rather than a
+made-up zero) and ``ei_fleet_up`` says 0.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ log = logging.getLogger(__name__)
 
 LABELS = ("service", "queue")
 GAUGES = {
-    "ei_infer_fps": ("infer_fps", "Frames inferred per second by the service's workers (sum)"),
-    "ei_drop_fps": ("drop_fps", "Frames dropped per second on the service's queue (sum over its workers)"),
-    "ei_scale_ratio": ("scale_ratio", "Workers needed per worker, mean over the service's workers (0 with none)"),
-    "ei_replicas": ("replicas", "Live workers on the service's queue"),
+    "ei_service_infer_fps": ("infer_fps", "Frames inferred per second by the service's workers (sum)"),
+    "ei_service_drop_fps": ("drop_fps", "Frames dropped per second on the service's queue (sum over its workers)"),
+    "ei_service_scale_ratio": ("scale_ratio", "Workers needed per worker, mean over the service's workers (0 with none)"),
+    "ei_service_replicas": ("replicas", "Live workers on the service's queue"),
 }
 UP = ("ei_fleet_up", "1 when the fleet gauges could be read from Redis at this scrape, else 0")
 
