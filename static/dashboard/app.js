@@ -1,26 +1,13 @@
-// The app: the header, then the page of the route. Pages other than #/login need a reader: who may not
-// read is sent to #/login and, once logged in, back to the page they wanted.
+// The app: the header, then the page of the route (routes.js). Pages that need a reader send who may not
+// read to #/login and, once logged in, back to the page they wanted.
 import { computed, ref, watch, watchEffect } from "vue";
 import AppHeader from "./components/AppHeader.js";
 import { startFleetPoll, stopFleetPoll } from "./core/fleet.js";
 import { reportDown, reportUp } from "./core/health.js";
-import { DEFAULT_PATH, replace, route } from "./core/router.js";
+import { replace, route } from "./core/router.js";
 import { canRead, loadSession, session } from "./core/session.js";
-import LivePage from "./pages/LivePage.js";
-import LoginPage from "./pages/LoginPage.js";
-import ModelsPage from "./pages/ModelsPage.js";
-import ServicesPage from "./pages/ServicesPage.js";
-import StreamPage from "./pages/StreamPage.js";
-import StreamsPage from "./pages/StreamsPage.js";
+import { DEFAULT_PATH } from "./routes.js";
 
-const PAGES = {
-  live: LivePage,
-  "live-stream": StreamPage,
-  services: ServicesPage,
-  streams: StreamsPage,
-  models: ModelsPage,
-  login: LoginPage,
-};
 const SESSION_RETRY_MS = 2000;
 
 export default {
@@ -45,8 +32,8 @@ export default {
 
     watchEffect(() => {
       if (!session.loaded) return;
-      const { name, path } = route.value;
-      if (name !== "login" && !canRead.value) {
+      const { name, path, needsReader } = route.value;
+      if (needsReader && !canRead.value) {
         wanted.value = path;
         replace("/login");
       } else if (name === "login" && session.authenticated) {
@@ -58,10 +45,9 @@ export default {
       document.title = `${route.value.title} · Elastic Inference`;
     });
 
-    const page = computed(() => PAGES[route.value.name]);
-    const showPage = computed(() => session.loaded && (route.value.name === "login" || canRead.value));
+    const showPage = computed(() => session.loaded && (!route.value.needsReader || canRead.value));
     return {
-      route, page, showPage, sessionError,
+      route, showPage, sessionError,
       rememberPage: () => {
         wanted.value = route.value.path;
       },
@@ -71,6 +57,6 @@ export default {
     <AppHeader @log-in="rememberPage" />
     <main>
       <p v-if="sessionError" class="error" role="alert">{{ sessionError }} Retrying…</p>
-      <component v-if="showPage" :is="page" :key="route.path" v-bind="route.name === 'live-stream' ? { stream: route.stream } : {}" />
+      <component v-if="showPage" :is="route.component" :key="route.path" v-bind="route.params" />
     </main>`,
 };

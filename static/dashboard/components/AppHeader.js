@@ -1,21 +1,16 @@
 // The header: pages, the connection indicator, who is logged in, and the read-only banner.
 import { ref } from "vue";
 import { connection } from "../core/health.js";
-import { route } from "../core/router.js";
+import { hrefOf, isCurrent, route } from "../core/router.js";
 import { canRead, logOut, readOnly, session } from "../core/session.js";
+import { DEFAULT_PATH, ROUTES } from "../routes.js";
 
-const PAGES = [
-  ["live", "Live"],
-  ["services", "Services"],
-  ["streams", "Streams"],
-  ["models", "Models"],
-];
+const NAV = ROUTES.filter((entry) => entry.nav);
 
 export default {
   name: "AppHeader",
   emits: ["log-in"],
   setup(props, { emit }) {
-    const current = (page) => route.value.name === page || (page === "live" && route.value.name === "live-stream");
     const logOutError = ref("");
     async function logOutNow() {
       logOutError.value = "";
@@ -26,17 +21,17 @@ export default {
       }
     }
     return {
-      PAGES, connection, route, session, canRead, readOnly, current, logOutError,
+      NAV, DEFAULT_PATH, connection, route, session, canRead, readOnly, hrefOf, isCurrent, logOutError,
       logOut: logOutNow,
       logIn: () => emit("log-in"),
     };
   },
   template: `
     <header class="app-header">
-      <a class="brand" href="#/live">Elastic Inference</a>
+      <a class="brand" :href="hrefOf(DEFAULT_PATH)">Elastic Inference</a>
       <nav v-if="canRead" aria-label="Pages">
-        <a v-for="[page, label] in PAGES" :key="page" :href="'#/' + page" :data-testid="'nav-' + page"
-           :aria-current="current(page) ? 'page' : null">{{ label }}</a>
+        <a v-for="entry in NAV" :key="entry.name" :href="hrefOf(entry.path)" :data-testid="'nav-' + entry.name"
+           :aria-current="isCurrent(entry.path) ? 'page' : null">{{ entry.title }}</a>
       </nav>
       <span class="spacer"></span>
       <span class="connection" :class="connection" data-testid="connection" role="status"

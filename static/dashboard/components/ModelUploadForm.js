@@ -1,15 +1,11 @@
 // Uploads a model (an OpenVINO IR .xml with its .bin, or .onnx, .tflite, .pb) with a progress bar.
 import { reactive, ref } from "vue";
+import { choicesOf } from "../core/choices.js";
+import { useSending } from "../core/sending.js";
 import { upload } from "../core/upload.js";
+import ChoiceSelect from "./ChoiceSelect.js";
 import { FieldError, FormErrors } from "./FormErrors.js";
 
-const OUTPUT_FAMILIES = [
-  ["auto", "Detect from the outputs"],
-  ["ssd", "SSD DetectionOutput [1,1,N,7]"],
-  ["tf_od", "TensorFlow Object Detection API"],
-  ["blazeface", "BlazeFace anchors"],
-  ["yolo", "YOLO v8/v11 [1,4+C,N]"],
-];
 const LABELS = {
   name: "Name", version: "Version", file: "Model file", weights: "Weights (.bin)", labels: "Labels", task: "Task",
   output_family: "Output family",
@@ -18,41 +14,33 @@ const blank = () => ({ name: "", version: "1", labels: "", task: "detection", ou
 
 export default {
   name: "ModelUploadForm",
-  components: { FieldError, FormErrors },
+  components: { ChoiceSelect, FieldError, FormErrors },
   emits: ["uploaded"],
   setup(props, { emit }) {
     const values = reactive(blank());
     const fileInput = ref(null);
     const weightsInput = ref(null);
-    const error = ref(null);
-    const progress = reactive({ uploading: false, loaded: 0, total: 0 });
+    const progress = reactive({ loaded: 0, total: 0 });
 
-    async function submit() {
-      error.value = null;
+    const { busy: uploading, error, send: submit } = useSending(async () => {
       const form = new FormData();
       for (const [field, value] of Object.entries(values)) if (value !== "") form.append(field, value);
       if (fileInput.value.files[0]) form.append("file", fileInput.value.files[0]);
       if (weightsInput.value.files[0]) form.append("weights", weightsInput.value.files[0]);
-      Object.assign(progress, { uploading: true, loaded: 0, total: 0 });
-      try {
-        const model = await upload("/api/models/", form, (loaded, total) => Object.assign(progress, { loaded, total }));
-        Object.assign(values, blank());
-        fileInput.value.value = "";
-        weightsInput.value.value = "";
-        emit("uploaded", model);
-      } catch (failure) {
-        error.value = failure;
-      } finally {
-        progress.uploading = false;
-      }
-    }
-    return { values, fileInput, weightsInput, error, progress, submit, OUTPUT_FAMILIES, LABELS };
+      Object.assign(progress, { loaded: 0, total: 0 });
+      const model = await upload("/api/models/", form, (loaded, total) => Object.assign(progress, { loaded, total }));
+      Object.assign(values, blank());
+      fileInput.value.value = "";
+      weightsInput.value.value = "";
+      emit("uploaded", model);
+    });
+    return { values, fileInput, weightsInput, error, uploading, progress, submit, choices: choicesOf("/api/models/"), LABELS };
   },
   template: `
     <form class="card model-form" novalidate @submit.prevent="submit">
       <h2>Upload a model</h2>
       <FormErrors :error="error" :labels="LABELS" />
-      <fieldset :disabled="progress.uploading">
+      <fieldset :disabled="uploading">
         <legend class="visually-hidden">New model</legend>
         <div class="field"><label for="model-name">{{ LABELS.name }}</label>
           <input id="model-name" v-model.trim="values.name" autocomplete="off">
@@ -75,13 +63,11 @@ export default {
           <input id="model-task" v-model.trim="values.task" autocomplete="off">
           <FieldError :error="error" field="task" /></div>
         <div class="field"><label for="model-output-family">{{ LABELS.output_family }}</label>
-          <select id="model-output-family" v-model="values.output_family">
-            <option v-for="[value, label] in OUTPUT_FAMILIES" :key="value" :value="value">{{ label }}</option>
-          </select>
+          <ChoiceSelect id="model-output-family" v-model="values.output_family" :choices="choices" field="output_family" />
           <FieldError :error="error" field="output_family" /></div>
         <div class="actions">
           <button type="submit" data-testid="model-submit">Upload model</button>
-          <progress v-if="progress.uploading" data-testid="upload-progress" :value="progress.loaded"
+          <progress v-if="uploading" data-testid="upload-progress" :value="progress.loaded"
                     :max="progress.total || 1" aria-label="Upload progress"></progress>
         </div>
       </fieldset>

@@ -1,15 +1,12 @@
 // The scaling policy of a service, editable by who may change policies. A policy may be shared by
 // several services; the form says so, since saving changes all of them.
-import { reactive, ref, watch } from "vue";
+import { computed, reactive, ref, watch } from "vue";
 import { api } from "../core/api.js";
+import { NO_CHOICES, choicesOf } from "../core/choices.js";
+import { useSending } from "../core/sending.js";
+import ChoiceSelect from "./ChoiceSelect.js";
 import { FieldError, FormErrors } from "./FormErrors.js";
 
-const METRICS = [
-  ["scale_ratio", "Scale ratio (workers needed per worker)"],
-  ["drop_fps", "Dropped frames per second per replica"],
-  ["infer_fps", "Inferred frames per second per replica"],
-  ["cpu", "CPU utilisation (%)"],
-];
 const FIELDS = ["min_replicas", "max_replicas", "metric", "target_value", "scale_up_window_seconds", "scale_down_window_seconds"];
 const LABELS = {
   min_replicas: "Min replicas", max_replicas: "Max replicas", metric: "Metric", target_value: "Target per replica",
@@ -18,7 +15,7 @@ const LABELS = {
 
 export default {
   name: "PolicyForm",
-  components: { FieldError, FormErrors },
+  components: { ChoiceSelect, FieldError, FormErrors },
   props: {
     name: { type: String, required: true },
     service: { type: String, required: true }, // the row it is shown in: ids must be unique on the page
@@ -26,16 +23,21 @@ export default {
     editable: { type: Boolean, default: false },
   },
   setup(props) {
+    const path = computed(() => `/api/policies/${encodeURIComponent(props.name)}/`);
     const values = reactive({});
     const loaded = ref(false);
-    const error = ref(null);
     const saved = ref(false);
-    const busy = ref(false);
+    const { busy, error, send: save } = useSending(async () => {
+      saved.value = false;
+      const body = Object.fromEntries(FIELDS.map((field) => [field, values[field]]));
+      Object.assign(values, await api(path.value, { method: "PATCH", body }));
+      saved.value = true;
+    });
 
     async function load() {
       loaded.value = false;
       try {
-        Object.assign(values, await api(`/api/policies/${encodeURIComponent(props.name)}/`));
+        Object.assign(values, await api(path.value));
         loaded.value = true;
         error.value = null;
       } catch (failure) {
@@ -44,22 +46,12 @@ export default {
     }
     watch(() => props.name, load, { immediate: true });
 
-    async function save() {
-      busy.value = true;
-      error.value = null;
-      saved.value = false;
-      const body = Object.fromEntries(FIELDS.map((field) => [field, values[field]]));
-      try {
-        Object.assign(values, await api(`/api/policies/${encodeURIComponent(props.name)}/`, { method: "PATCH", body }));
-        saved.value = true;
-      } catch (failure) {
-        error.value = failure;
-      } finally {
-        busy.value = false;
-      }
-    }
     const id = (field) => `policy-${field}-${props.service}`;
-    return { values, loaded, error, saved, busy, save, id, METRICS, LABELS, edited: () => (saved.value = false) };
+    return {
+      values, loaded, error, saved, busy, save, id, LABELS, edited: () => (saved.value = false),
+      // A record's OPTIONS: the choices for who may change it; readers are given none.
+      choices: computed(() => (props.editable ? choicesOf(path.value) : NO_CHOICES)),
+    };
   },
   template: `
     <form class="policy-form" novalidate @submit.prevent="save" @input="edited">
@@ -75,9 +67,7 @@ export default {
           <input :id="id('max')" v-model.number="values.max_replicas" type="number" min="1" max="100" data-testid="policy-max" required>
           <FieldError :error="error" field="max_replicas" /></div>
         <div class="field wide"><label :for="id('metric')">{{ LABELS.metric }}</label>
-          <select :id="id('metric')" v-model="values.metric" data-testid="policy-metric">
-            <option v-for="[value, label] in METRICS" :key="value" :value="value">{{ label }}</option>
-          </select>
+          <ChoiceSelect :id="id('metric')" v-model="values.metric" :choices="choices" field="metric" data-testid="policy-metric" />
           <FieldError :error="error" field="metric" /></div>
         <div class="field"><label :for="id('target')">{{ LABELS.target_value }}</label>
           <input :id="id('target')" v-model.number="values.target_value" type="number" step="any" min="0.01" data-testid="policy-target" required>

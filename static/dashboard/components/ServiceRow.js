@@ -4,6 +4,7 @@ import { computed, ref } from "vue";
 import { api, apiList } from "../core/api.js";
 import { clockTime, fixed } from "../core/format.js";
 import { usePoll } from "../core/poll.js";
+import { useSending } from "../core/sending.js";
 import { can } from "../core/session.js";
 import LineChart from "./LineChart.js";
 import PolicyForm from "./PolicyForm.js";
@@ -30,8 +31,6 @@ export default {
     const history = ref({ interval_seconds: 5, samples: [] });
     const now = ref(Date.now() / 1000);
     const events = ref([]);
-    const actionError = ref("");
-    const busy = ref(false);
 
     const historyPoll = usePoll(async () => {
       history.value = await api(`${path}/history/?minutes=${HISTORY_MINUTES}`);
@@ -52,17 +51,9 @@ export default {
         : `No samples of ${props.service.name} in the last ${HISTORY_MINUTES} minutes.`;
     });
 
-    async function setEnabled(enabled) {
-      busy.value = true;
-      actionError.value = "";
-      try {
-        emit("changed", await api(`${path}/`, { method: "PATCH", body: { enabled } }));
-      } catch (failure) {
-        actionError.value = failure.message;
-      } finally {
-        busy.value = false;
-      }
-    }
+    const { busy, error: actionError, send: setEnabled } = useSending(async (enabled) => {
+      emit("changed", await api(`${path}/`, { method: "PATCH", body: { enabled } }));
+    });
 
     return {
       history, now, events, series, summary, busy, actionError, setEnabled, clockTime, fixed, HISTORY_MINUTES,
@@ -87,7 +78,7 @@ export default {
         </template>
       </header>
       <p v-if="service.status_message && service.status !== 'ready'" class="status-message">{{ service.status_message }}</p>
-      <p v-if="actionError" class="form-error" data-testid="form-error" role="alert">{{ actionError }}</p>
+      <p v-if="actionError" class="form-error" data-testid="form-error" role="alert">{{ actionError.message }}</p>
       <div class="service-body">
         <figure class="chart-box">
           <LineChart :series="series" :from="now - HISTORY_MINUTES * 60" :to="now"

@@ -1,14 +1,18 @@
 // Registers a stream: a camera, a video file, an RTSP/HTTP URL, or an external producer.
 import { computed, reactive, ref } from "vue";
 import { api } from "../core/api.js";
+import { choicesOf } from "../core/choices.js";
 import { splitList } from "../core/format.js";
+import { useSending } from "../core/sending.js";
+import ChoiceSelect from "./ChoiceSelect.js";
 import { FieldError, FormErrors } from "./FormErrors.js";
 
-const KINDS = {
-  camera: { label: "Camera", hint: "Device index on the server, e.g. 0 or /dev/video0." },
-  file: { label: "Video file", hint: "Path of a video file on the server, e.g. /data/street.mp4 (played in a loop)." },
-  url: { label: "RTSP/HTTP URL", hint: "An rtsp://, rtsps://, http:// or https:// address." },
-  external: { label: "External producer", hint: "No source: a producer run elsewhere pushes the frames." },
+// What to type as the source, by source kind (the kinds themselves come from the server).
+const HINTS = {
+  camera: "Device index on the server, e.g. 0 or /dev/video0.",
+  file: "Path of a video file on the server, e.g. /data/street.mp4 (played in a loop).",
+  url: "An rtsp://, rtsps://, http:// or https:// address.",
+  external: "No source: a producer run elsewhere pushes the frames.",
 };
 const LABELS = {
   name: "Name", source_kind: "Kind", source: "Source", queue: "Queue", extra_queues: "Extra queues", target_fps: "Target fps",
@@ -17,34 +21,27 @@ const blank = () => ({ name: "", source_kind: "camera", source: "", queue: "peop
 
 export default {
   name: "StreamForm",
-  components: { FieldError, FormErrors },
+  components: { ChoiceSelect, FieldError, FormErrors },
   emits: ["created"],
   setup(props, { emit }) {
     const values = reactive(blank());
-    const error = ref(null);
     const done = ref("");
-    const busy = ref(false);
     const external = computed(() => values.source_kind === "external");
 
-    async function submit() {
-      busy.value = true;
-      error.value = null;
-      done.value = "";
+    const { busy, error, send } = useSending(async () => {
       const body = {
         ...values, source: external.value ? "" : values.source.trim(), extra_queues: splitList(values.extra_queues), enabled: true,
       };
-      try {
-        const stream = await api("/api/streams/", { method: "POST", body });
-        done.value = `Stream ${stream.name} registered.`;
-        Object.assign(values, blank());
-        emit("created", stream);
-      } catch (failure) {
-        error.value = failure;
-      } finally {
-        busy.value = false;
-      }
+      const stream = await api("/api/streams/", { method: "POST", body });
+      done.value = `Stream ${stream.name} registered.`;
+      Object.assign(values, blank());
+      emit("created", stream);
+    });
+    function submit() {
+      done.value = "";
+      send();
     }
-    return { values, error, done, busy, external, submit, KINDS, LABELS };
+    return { values, error, done, busy, external, submit, choices: choicesOf("/api/streams/"), HINTS, LABELS };
   },
   template: `
     <form class="card stream-form" data-testid="stream-form" novalidate @submit.prevent="submit">
@@ -57,14 +54,12 @@ export default {
           <small id="stream-name-hint">Letters, digits, _ . - (at most 64).</small>
           <FieldError :error="error" field="name" /></div>
         <div class="field"><label for="stream-kind">{{ LABELS.source_kind }}</label>
-          <select id="stream-kind" v-model="values.source_kind">
-            <option v-for="(kind, value) in KINDS" :key="value" :value="value">{{ kind.label }}</option>
-          </select>
+          <ChoiceSelect id="stream-kind" v-model="values.source_kind" :choices="choices" field="source_kind" />
           <FieldError :error="error" field="source_kind" /></div>
         <div class="field"><label for="stream-source">{{ LABELS.source }}</label>
           <input id="stream-source" v-model="values.source" :disabled="external" autocomplete="off"
                  :placeholder="external ? 'none' : ''" aria-describedby="stream-source-hint">
-          <small id="stream-source-hint">{{ KINDS[values.source_kind].hint }}</small>
+          <small id="stream-source-hint">{{ HINTS[values.source_kind] }}</small>
           <FieldError :error="error" field="source" /></div>
         <div class="field"><label for="stream-queue">{{ LABELS.queue }}</label>
           <input id="stream-queue" v-model.trim="values.queue" autocomplete="off" aria-describedby="stream-queue-hint">

@@ -1,6 +1,7 @@
 // Repeated reads that keep going through outages: each run starts when the previous one ended, its
 // failure is kept for display, and outages are reported to the connection indicator.
 import { onBeforeUnmount, ref } from "vue";
+import { apiList } from "./api.js";
 import { reportDown, reportUp } from "./health.js";
 
 /** Runs `task` now and every `intervalMs` after each run ends, until `stop()`. `refresh()` runs it at once. */
@@ -51,4 +52,13 @@ export function usePoll(task, intervalMs, source) {
   const poll = startPoll(task, intervalMs, source);
   onBeforeUnmount(poll.stop);
   return poll;
+}
+
+/** For a page: the records at `path`, read every 5 s; `items` is null until the first answer. */
+export function usePolledList(path, source) {
+  const items = ref(null);
+  const poll = usePoll(async () => {
+    items.value = await apiList(path);
+  }, 5000, source);
+  return { items, ...poll };
 }

@@ -1,24 +1,43 @@
-// A hash router: #/live, #/live/<stream>, #/services, #/streams, #/models, #/login.
+// A hash router over the route table (../routes.js), which main.js hands to `startRouter`: #/live,
+// #/live/<stream>, and so on. `route` is the matched table entry with the URL's `path`, the `params` its
+// ":name" segments matched (the page's props) and the `title` for those params.
 import { shallowRef } from "vue";
 
-const PAGES = {
-  live: "Live",
-  services: "Services",
-  streams: "Streams",
-  models: "Models",
-  login: "Log in",
-};
-export const DEFAULT_PATH = "/live";
+let routes = [];
+let defaultPath = "/";
+
+export const route = shallowRef(null);
+
+/** The values of `pattern`'s ":name" segments in `path`, or null when `path` is not one of its paths. */
+function match(pattern, path) {
+  const wanted = pattern.split("/");
+  const given = path.split("/");
+  if (wanted.length !== given.length) return null;
+  const params = {};
+  for (const [index, part] of wanted.entries()) {
+    if (part.startsWith(":") && given[index]) params[part.slice(1)] = given[index];
+    else if (part !== given[index]) return null;
+  }
+  return params;
+}
 
 function parse(hash) {
-  const path = decodeURIComponent(hash.replace(/^#/, "")) || DEFAULT_PATH;
-  const [, page, detail] = path.split("/");
-  if (page === "live" && detail) return { path, name: "live-stream", stream: detail, title: `${detail} · Live` };
-  if (page in PAGES && !detail) return { path, name: page, title: PAGES[page] };
+  const path = decodeURIComponent(hash.replace(/^#/, "")) || defaultPath;
+  const trimmed = path.length > 1 ? path.replace(/\/$/, "") : path; // #/models/ is #/models
+  for (const entry of routes) {
+    const params = match(entry.path, trimmed);
+    if (params) {
+      const title = typeof entry.title === "function" ? entry.title(params) : entry.title;
+      return { ...entry, path, params, title };
+    }
+  }
   return null;
 }
 
 export const hrefOf = (path) => `#${path.split("/").map(encodeURIComponent).join("/")}`;
+
+/** Whether the current page is `path` or one below it (#/live/<stream> is under #/live). */
+export const isCurrent = (path) => route.value.path === path || route.value.path.startsWith(`${path}/`);
 
 export function navigate(path) {
   location.hash = hrefOf(path);
@@ -29,12 +48,17 @@ export function replace(path) {
   location.replace(hrefOf(path));
 }
 
-export const route = shallowRef(parse(`#${DEFAULT_PATH}`));
-
 function follow() {
   const next = parse(location.hash);
   if (next) route.value = next;
-  else replace(DEFAULT_PATH); // an unknown page: the default one (its hashchange comes back here)
+  else replace(defaultPath); // an unknown page: the default one (its hashchange comes back here)
 }
-window.addEventListener("hashchange", follow);
-follow();
+
+/** Follows the URL from now on, over `table`; an empty or unknown one goes to `fallback`. */
+export function startRouter(table, fallback) {
+  routes = table;
+  defaultPath = fallback;
+  route.value = parse(`#${fallback}`);
+  window.addEventListener("hashchange", follow);
+  follow();
+}

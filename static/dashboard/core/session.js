@@ -2,7 +2,6 @@
 import { computed, reactive } from "vue";
 import { api, setUnauthorizedHandler } from "./api.js";
 
-const KINDS = ["streams", "services", "policies", "models"];
 const nobody = { username: "", authenticated: false, anonymous_read: false, permissions: {} };
 
 export const session = reactive({ loaded: false, ...nobody });
@@ -18,8 +17,9 @@ export function can(kind, action) {
   return Boolean(session.permissions[kind] && session.permissions[kind][action]);
 }
 
+/** Whether the user may do nothing of what /api/auth/me/ lists (for every kind of record, every action). */
 export const readOnly = computed(() =>
-  KINDS.every((kind) => !["add", "change", "delete"].some((action) => can(kind, action))),
+  Object.values(session.permissions).every((actions) => !Object.values(actions).some(Boolean)),
 );
 
 export async function loadSession() {

@@ -1,22 +1,22 @@
 // #/models: the model registry, and uploads. A new model is watched until validation ends.
-import { onBeforeUnmount, ref } from "vue";
-import { api, apiList } from "../core/api.js";
+import { onBeforeUnmount } from "vue";
+import { api } from "../core/api.js";
 import { fixed } from "../core/format.js";
-import { startPoll, usePoll } from "../core/poll.js";
+import { startPoll, usePolledList } from "../core/poll.js";
 import { can } from "../core/session.js";
+import ListPage from "../components/ListPage.js";
 import ModelUploadForm from "../components/ModelUploadForm.js";
+import RecordsTable from "../components/RecordsTable.js";
 import StatusBadge from "../components/StatusBadge.js";
 
+const COLUMNS = ["Model", "Task", "Framework", "Labels", "Status", "Measured fps"];
 const SETTLED = ["ready", "failed"];
 
 export default {
   name: "ModelsPage",
-  components: { ModelUploadForm, StatusBadge },
+  components: { ListPage, ModelUploadForm, RecordsTable, StatusBadge },
   setup() {
-    const models = ref(null);
-    const { error } = usePoll(async () => {
-      models.value = await apiList("/api/models/");
-    }, 5000, "models");
+    const { items: models, error } = usePolledList("/api/models/", "models");
 
     function show(model) {
       const others = (models.value || []).filter((known) => known.id !== model.id);
@@ -38,29 +38,21 @@ export default {
     }
     onBeforeUnmount(() => validations.forEach((validation) => validation.stop()));
 
-    return { models, error, watchValidation, fixed, can };
+    return { models, error, watchValidation, fixed, can, COLUMNS };
   },
   template: `
-    <section class="page">
-      <h1>Models</h1>
-      <p v-if="error" class="error" role="alert">Cannot list the models: {{ error.message }}</p>
-      <div class="card table-box">
-        <table>
-          <thead><tr><th>Model</th><th>Task</th><th>Framework</th><th>Labels</th><th>Status</th><th>Measured fps</th></tr></thead>
-          <tbody>
-            <tr v-for="model in models || []" :key="model.id" data-testid="model-row" :data-model="model.name + ':' + model.version">
-              <td>{{ model.name }}:{{ model.version }} <span v-if="model.builtin" class="muted">(built in)</span></td>
-              <td>{{ model.task }}</td>
-              <td>{{ model.framework }} {{ model.precision }}</td>
-              <td>{{ model.labels.length }}</td>
-              <td><StatusBadge :status="model.status" :message="model.status_message" />
-                <div class="status-message" data-testid="status-message">{{ model.status_message }}</div></td>
-              <td data-testid="measured-fps">{{ fixed(model.measured_fps) }}</td>
-            </tr>
-            <tr v-if="models && !models.length"><td colspan="6" class="muted">No models yet.</td></tr>
-          </tbody>
-        </table>
-      </div>
+    <ListPage title="Models" records="models" :error="error">
+      <RecordsTable :columns="COLUMNS" :records="models" empty="No models yet.">
+        <tr v-for="model in models || []" :key="model.id" data-testid="model-row" :data-model="model.name + ':' + model.version">
+          <td>{{ model.name }}:{{ model.version }} <span v-if="model.builtin" class="muted">(built in)</span></td>
+          <td>{{ model.task }}</td>
+          <td>{{ model.framework }} {{ model.precision }}</td>
+          <td>{{ model.labels.length }}</td>
+          <td><StatusBadge :status="model.status" :message="model.status_message" />
+            <div class="status-message" data-testid="status-message">{{ model.status_message }}</div></td>
+          <td data-testid="measured-fps">{{ fixed(model.measured_fps) }}</td>
+        </tr>
+      </RecordsTable>
       <ModelUploadForm v-if="can('models', 'add')" @uploaded="watchValidation" />
-    </section>`,
+    </ListPage>`,
 };

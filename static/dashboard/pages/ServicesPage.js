@@ -1,17 +1,14 @@
 // #/services: every inference service with its figures, scaling events and policy.
-import { computed, ref } from "vue";
-import { apiList } from "../core/api.js";
-import { usePoll } from "../core/poll.js";
+import { computed } from "vue";
+import { usePolledList } from "../core/poll.js";
+import ListPage from "../components/ListPage.js";
 import ServiceRow from "../components/ServiceRow.js";
 
 export default {
   name: "ServicesPage",
-  components: { ServiceRow },
+  components: { ListPage, ServiceRow },
   setup() {
-    const services = ref(null);
-    const { error, refresh } = usePoll(async () => {
-      services.value = await apiList("/api/services/");
-    }, 5000, "services");
+    const { items: services, error, refresh } = usePolledList("/api/services/", "services");
 
     const usersOf = computed(() => {
       const users = {};
@@ -27,11 +24,9 @@ export default {
     return { services, error, sharedWith, changed };
   },
   template: `
-    <section class="page">
-      <h1>Inference services</h1>
-      <p v-if="error" class="error" role="alert">Cannot list the services: {{ error.message }}</p>
+    <ListPage title="Inference services" records="services" :error="error">
       <p v-if="services && !services.length">No inference services yet.</p>
       <ServiceRow v-for="service in services || []" :key="service.name" :service="service"
                   :shared-with="sharedWith(service)" @changed="changed" />
-    </section>`,
+    </ListPage>`,
 };
