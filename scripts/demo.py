@@ -5,7 +5,8 @@ Redis, the control plane (Daphne: API, admin, websockets), the relay, Celery (wo
 validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
 looping a street video into the people and face queues, and a worker pool per service that grows and
 shrinks with the load. Then a live line per second with each worker's figures. Ctrl-C stops everything
-cleanly, clients before Redis.
+cleanly, clients before Redis. A Redis of the demo's own that exits is started again, with backoff, and the
+rest rides the outage out as it would with an external Redis.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from harness.control_plane import ControlPlane  # noqa: E402
-from harness.processes import Proc, free_port, http_ok, stop_all, wait_until  # noqa: E402
+from harness.processes import free_port, http_ok, stop_all, wait_until  # noqa: E402
 from harness.redis_server import pings, start_redis_server  # noqa: E402
 from inference_worker.fleet import live_workers  # noqa: E402
 from inference_worker.runtime import redis_client  # noqa: E402
@@ -29,6 +31,41 @@ RUN = Path(os.environ.get("EI_DATA_DIR") or REPO / ".run")  # the control plane'
 CLIPS = (REPO / ".assets" / "vtest.avi", REPO / ".assets" / "demo-clip.avi")
 ADMIN_USER = "admin"
 STOP_TIMEOUT = 30  # seconds a process has to stop on SIGTERM before it is killed
+REDIS_RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before each further start of a Redis that keeps dying
+REDIS_STABLE = 60  # seconds up after which a Redis that exits again starts from the first delay
+
+
+class OwnRedis:
+    """The demo's private redis-server, started again whenever it exits, until the demo stops."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc = start_redis_server(port, RUN, own_session=True)
+        self.started = time.monotonic()
+        self.restarts = 0
+
+    def keep_up(self, stopping: Callable[[], bool]) -> None:
+        """Called while the demo runs: start Redis again if it exited (one line each time)."""
+        if self.proc.popen.poll() is None:
+            return
+        if time.monotonic() - self.started > REDIS_STABLE:
+            self.restarts = 0
+        delay = REDIS_RESTART_DELAYS[min(self.restarts, len(REDIS_RESTART_DELAYS) - 1)]
+        self.restarts += 1
+        print(f"demo: redis exited (code {self.proc.popen.returncode}); starting it again in {delay} s "
+              "(the fleet keeps running and reconnects)", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not stopping():
+            time.sleep(0.1)
+        if stopping():
+            return
+        try:
+            self.proc = start_redis_server(self.port, RUN, own_session=True)
+        except TimeoutError as exc:  # e.g. its port taken meanwhile: the next round tries again
+            print(f"demo: redis did not start again ({exc})", file=sys.stderr, flush=True)
+            return
+        self.started = time.monotonic()
+        print(f"demo: redis started again on port {self.port}", file=sys.stderr, flush=True)
 
 
 def demo_clip() -> Path | None:
@@ -55,7 +92,7 @@ def main() -> int:
     RUN.mkdir(exist_ok=True)
     redis_port = free_port(6390)  # for a private Redis, so that without REDIS_URL the demo never touches someone's data
     redis_url = os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{redis_port}/0"
-    own_redis: list[Proc] = []
+    own_redis: OwnRedis | None = None
     control_plane = ControlPlane(RUN, redis_url, int(os.environ.get("EI_PORT") or free_port(8000)), terminal=True)
     stopping = crashed = False
 
@@ -69,7 +106,7 @@ def main() -> int:
         if os.environ.get("REDIS_URL"):
             wait_until(lambda: pings(redis_url), 10, "redis")
         else:
-            own_redis.append(start_redis_server(redis_port, RUN, own_session=True))
+            own_redis = OwnRedis(redis_port)
         password = admin_password()
         print("demo: preparing the database and the built-in models (first run: a few seconds)", flush=True)
         control_plane.manage("migrate", "--noinput", "-v", "0")
@@ -94,7 +131,9 @@ def main() -> int:
         )
         control_plane.spawn("monitor", "-m", "inference_worker.monitor")
         while not stopping:
-            dead = next((proc.name for proc in [*control_plane.procs, *own_redis] if proc.popen.poll() is not None), None)
+            if own_redis:
+                own_redis.keep_up(lambda: stopping)
+            dead = next((proc.name for proc in control_plane.procs if proc.popen.poll() is not None), None)
             if dead:
                 print(f"demo: {dead} exited; stopping", file=sys.stderr, flush=True)
                 stopping = crashed = True
@@ -104,7 +143,8 @@ def main() -> int:
         crashed = True
     finally:
         print("demo: stopping", flush=True)
-        exits = control_plane.stop(STOP_TIMEOUT) | stop_all(own_redis, STOP_TIMEOUT)  # clients before Redis
+        exits = control_plane.stop(STOP_TIMEOUT)  # clients before Redis
+        exits |= stop_all([own_redis.proc] if own_redis else [], STOP_TIMEOUT)
         for name, code in exits.items():
             if code == -signal.SIGKILL:
                 print(f"demo: {name} did not stop in {STOP_TIMEOUT} s; killed it", file=sys.stderr, flush=True)

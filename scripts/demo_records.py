@@ -42,7 +42,7 @@ def main() -> None:
         admin.save()
 
     policy = ScalingPolicy.objects.filter(name="default").first() or policy_create(
-        name="default", min_replicas=1, max_replicas=3, metric=ScalingPolicy.Metric.SCALE_RATIO, target_value=1.0,
+        name="default", min_replicas=1, max_replicas=3, metric="scale_ratio", target_value=1.0,
         scale_down_window_seconds=60,
     )
     street = {"source_kind": Stream.SourceKind.FILE, "source": args.clip, "queue": "people", "extra_queues": ["face"]}
