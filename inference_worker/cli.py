@@ -28,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="URL of the .bin of an IR .xml given by URL [EI_WEIGHTS_URL]")
     p.add_argument("--weights-sha256", default=env("EI_WEIGHTS_SHA256", ""),
                    help="sha256 of the file at --weights-url [EI_WEIGHTS_SHA256]")
-    p.add_argument("--format", choices=("auto", "ssd", "tf_od", "blazeface", "yolo"), default=env("EI_FORMAT", "auto"),
+    p.add_argument("--format", choices=("auto", *protocol.OUTPUT_FAMILIES), default=env("EI_FORMAT", "auto"),
                    help="output family; auto tells it from the model [EI_FORMAT]")
     p.add_argument("--labels", default=env("EI_LABELS", ""), help="comma-separated label names by class id [EI_LABELS]")
     p.add_argument("--device", default=env("EI_DEVICE", "CPU"), help="CPU, GPU or AUTO [EI_DEVICE]")

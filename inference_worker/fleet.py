@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import redis
 
 from inference_worker import protocol
 
-NUMERIC = {
-    "pid": int, "started_at": float, "updated_at": float, "infer_fps": float, "drop_fps": float,
-    "scale_ratio": float, "latency_p50_ms": float, "latency_p99_ms": float,
-    "inferred": int, "dropped": int, "rejected": int,
-}
 
+def live_workers(client: redis.Redis, max_age: float = protocol.HEARTBEAT_TTL) -> list[dict]:
+    """Heartbeats younger than ``max_age`` seconds, as dicts of :class:`protocol.Heartbeat`'s typed fields,
+    sorted by queue then id.
 
-def _typed(raw: dict[bytes, bytes]) -> dict:
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
-    for name, cast in NUMERIC.items():
-        if name in fields:
-            fields[name] = cast(fields[name])
-    return fields
-
-
-def live_workers(client: redis.Redis, max_age: float = 10.0) -> list[dict]:
-    """Workers whose heartbeat is younger than ``max_age`` seconds, sorted by queue then id.
-
-    Index entries of workers that died without deregistering are pruned on the way.
+    Index entries of workers that died without deregistering are pruned on the way; a hash that is no
+    heartbeat of this protocol is left out, so one odd worker cannot hide the rest of the fleet.
     """
     now = time.time()
     client.zremrangebyscore(protocol.WORKERS_INDEX, "-inf", now - max_age)
@@ -34,5 +23,13 @@ def live_workers(client: redis.Redis, max_age: float = 10.0) -> list[dict]:
     pipe = client.pipeline(transaction=False)
     for worker_id in ids:
         pipe.hgetall(protocol.worker_key(worker_id))
-    workers = [_typed(raw) for raw in pipe.execute() if raw]
-    return sorted(workers, key=lambda w: (w.get("queue", ""), w.get("worker", "")))
+    beats = [beat for beat in map(_parsed, pipe.execute()) if beat]
+    return [asdict(beat) for beat in sorted(beats, key=lambda beat: (beat.queue, beat.worker))]
+
+
+def _parsed(raw: dict[bytes, bytes]) -> protocol.Heartbeat | None:
+    """None for a hash that expired since the index was read (empty) or that does not parse."""
+    try:
+        return protocol.Heartbeat.from_hash(raw)
+    except ValueError:
+        return None

@@ -10,8 +10,9 @@ Everything that crosses a process boundary is msgpack or JSON, never pickle. Ver
 * Result: Redis stream ``ei:results:<stream>`` (``XADD ... MAXLEN ~ N``) with fields ``meta``
   (JSON, see :func:`result_meta`), ``jpeg`` (the frame's bytes exactly as received) and, when the
   frame is wider than the worker's preview width, ``preview`` (a smaller JPEG of the same frame).
-* Worker heartbeat: hash ``ei:workers:<worker id>`` with a TTL, indexed by the sorted set
-  ``ei:workers`` (score = last update), so a control plane sees the fleet without Prometheus.
+* Worker heartbeat: hash ``ei:workers:<worker id>`` with the fields of :class:`Heartbeat` and a TTL of
+  ``HEARTBEAT_TTL`` seconds, indexed by the sorted set ``ei:workers`` (score = last update), so a
+  control plane sees the fleet without Prometheus.
 * Per-stream counters: hash ``ei:stream-stats:<stream>`` with ``produced`` (producers) and
   ``inferred``, ``expired``, ``rejected`` (workers). Frames evicted from a full queue are
   ``produced - inferred - expired - rejected - still queued``.
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import get_type_hints
 
 import msgpack
 
@@ -36,11 +39,16 @@ PREVIEW_WIDTH = 320  # a worker's default: about the width of a tile in a dashbo
 FRAME_FIELDS = ("v", "stream", "seq", "ts", "codec", "w", "h", "data")
 
 WORKERS_INDEX = f"{KEY_PREFIX}:workers"
-HEARTBEAT_FIELDS = (
-    "worker", "queue", "model", "device", "pid", "host", "started_at", "updated_at",
-    "infer_fps", "drop_fps", "scale_ratio", "latency_p50_ms", "latency_p99_ms",
-    "inferred", "dropped", "rejected",
-)
+HEARTBEAT_TTL = 10  # seconds; a worker rewrites its heartbeat every second
+
+# The decoders' output families (``inference_worker.decoders`` has one module of each name) and their
+# labels, here so that the control plane can offer them without importing OpenVINO.
+OUTPUT_FAMILIES = {
+    "ssd": "SSD DetectionOutput [1,1,N,7]",
+    "tf_od": "TensorFlow Object Detection API",
+    "blazeface": "BlazeFace anchors",
+    "yolo": "YOLO v8/v11 [1,4+C,N]",
+}
 
 
 def valid_name(name: str) -> bool:
@@ -156,3 +164,49 @@ def encode_result(meta: dict, jpeg: bytes, preview: bytes | None = None) -> dict
 def decode_result(fields: dict) -> tuple[dict, bytes]:
     """Inverse of :func:`encode_result` for a stream entry read with redis-py (bytes keys)."""
     return json.loads(fields[b"meta"]), fields[b"jpeg"]
+
+
+def _figure(doc: str, *, epoch: bool = False):
+    """A heartbeat field with what it means (the control plane's API documents it); ``epoch``: a time in
+    seconds since the epoch."""
+    return field(metadata={"doc": doc, "epoch": epoch})
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a worker says about itself every second: the one definition of the heartbeat hash's fields.
+
+    Rates and percentiles are over the worker's sliding window; counts are since it started.
+    """
+
+    worker: str = _figure("Worker id, as in its results.")
+    queue: str = _figure("The frame queue it serves.")
+    model: str = _figure("The model it runs.")
+    device: str = _figure("The OpenVINO device it runs on.")
+    pid: int = _figure("Its process id on its host.")
+    host: str = _figure("The host it runs on.")
+    started_at: float = _figure("When it started.", epoch=True)
+    updated_at: float = _figure("Time of its last heartbeat.", epoch=True)
+    infer_fps: float = _figure("Frames inferred per second over the worker's sliding window.")
+    drop_fps: float = _figure("Frames expired in or evicted from the queue, per second.")
+    scale_ratio: float = _figure("Workers like this one the load needs, per worker.")
+    latency_p50_ms: float = _figure("Capture to published result, median over the window.")
+    latency_p99_ms: float = _figure("Capture to published result, 99th percentile over the window.")
+    inferred: int = _figure("Frames inferred since the worker started.")
+    dropped: int = _figure("Frames expired or evicted since the worker started.")
+    rejected: int = _figure("Unusable frames since the worker started.")
+
+    def to_hash(self) -> dict[str, str | int | float]:
+        """The mapping for ``HSET`` (redis-py writes numbers as their ``repr``)."""
+        return asdict(self)
+
+    @classmethod
+    def from_hash(cls, raw: Mapping[bytes, bytes]) -> Heartbeat:
+        """Parse an ``HGETALL`` reply; ValueError when a field is missing or not of its type."""
+        try:
+            return cls(**{name: kind(raw[name.encode()].decode()) for name, kind in HEARTBEAT_TYPES.items()})
+        except KeyError as exc:
+            raise ValueError(f"heartbeat without {exc.args[0].decode()!r}") from None
+
+
+HEARTBEAT_TYPES: dict[str, type] = get_type_hints(Heartbeat)  # field name -> type, in declaration order

@@ -60,13 +60,14 @@ _input_rates = CounterRates()
 
 
 def worker_list(*, queue: str | None = None) -> list[dict]:
-    """Live workers (heartbeat fields, sorted by queue then id), each with the ``service`` serving its queue."""
+    """Live workers (``protocol.Heartbeat``'s fields, sorted by queue then id), each with the ``service``
+    serving its queue."""
     services = dict(InferenceService.objects.values_list("queue", "name"))
     workers = live_workers(get_redis())
     return [
-        {**worker, "service": services.get(worker.get("queue"))}
+        {**worker, "service": services.get(worker["queue"])}
         for worker in workers
-        if queue is None or worker.get("queue") == queue
+        if queue is None or worker["queue"] == queue
     ]
 
 
@@ -78,7 +79,7 @@ def service_metrics_list() -> list[dict]:
     """
     pools: dict[str, list[dict]] = defaultdict(list)
     for worker in live_workers(get_redis()):
-        pools[worker.get("queue")].append(worker)
+        pools[worker["queue"]].append(worker)
     return [
         {"name": name, "queue": queue, **_pool_figures(pools.get(queue, []))}
         for name, queue in InferenceService.objects.values_list("name", "queue")
@@ -87,7 +88,7 @@ def service_metrics_list() -> list[dict]:
 
 def _pool_figures(pool: list[dict]) -> dict:
     def values(field: str) -> list[float]:
-        return [worker.get(field, 0.0) for worker in pool]
+        return [worker[field] for worker in pool]
 
     return {
         "replicas": len(pool),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from rest_framework import serializers
 
 from controlplane.core.names import wire_name
+from inference_worker.protocol import HEARTBEAT_TYPES, Heartbeat
 
 
 class WorkerQuerySerializer(serializers.Serializer):
@@ -20,24 +22,23 @@ class EpochDateTimeField(serializers.DateTimeField):
         return super().to_representation(datetime.fromtimestamp(value, UTC))
 
 
+_FIELD_KINDS = {str: serializers.CharField, int: serializers.IntegerField, float: serializers.FloatField}
+
+
+def _heartbeat_field(spec: dataclasses.Field) -> serializers.Field:
+    """The API field of a heartbeat field: its type and meaning from ``protocol.Heartbeat``."""
+    kind = EpochDateTimeField if spec.metadata["epoch"] else _FIELD_KINDS[HEARTBEAT_TYPES[spec.name]]
+    return kind(help_text=spec.metadata["doc"])
+
+
 class FleetWorkerSerializer(serializers.Serializer):
-    worker = serializers.CharField(help_text="Worker id, as in its results.")
-    queue = serializers.CharField()
-    model = serializers.CharField()
-    device = serializers.CharField()
-    host = serializers.CharField()
-    pid = serializers.IntegerField()
-    started_at = EpochDateTimeField()
-    updated_at = EpochDateTimeField(help_text="Time of its last heartbeat.")
-    infer_fps = serializers.FloatField(help_text="Frames inferred per second over the worker's sliding window.")
-    drop_fps = serializers.FloatField(help_text="Frames expired in or evicted from the queue, per second.")
-    scale_ratio = serializers.FloatField(help_text="Workers like this one the load needs, per worker.")
-    latency_p50_ms = serializers.FloatField(help_text="Capture to published result, median over the window.")
-    latency_p99_ms = serializers.FloatField()
-    inferred = serializers.IntegerField(help_text="Frames inferred since the worker started.")
-    dropped = serializers.IntegerField()
-    rejected = serializers.IntegerField()
+    """A live worker: every field of its heartbeat (``protocol.Heartbeat``, the one definition), then its service."""
+
     service = serializers.CharField(allow_null=True, help_text="The inference service serving this queue, if any.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        heartbeat = {spec.name: _heartbeat_field(spec) for spec in dataclasses.fields(Heartbeat)}
+        return {**heartbeat, **super().get_fields()}
 
 
 class ServiceMetricsSerializer(serializers.Serializer):

@@ -10,19 +10,22 @@ YOLO and BlazeFace (one class), and with background at 0 for SSD and TF OD (pers
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 from types import ModuleType
 
 import openvino as ov
 
-from . import blazeface, ssd, tf_od, yolo
+from inference_worker.protocol import OUTPUT_FAMILIES
+
 from .common import Decoder, Detection, InputSpec, describe
 
 __all__ = ["FAMILIES", "Decoder", "Detection", "InputSpec", "detect_family", "input_spec", "make_decoder"]
 
-FAMILIES = ("ssd", "tf_od", "blazeface", "yolo")
-_MODULES: dict[str, ModuleType] = {"ssd": ssd, "tf_od": tf_od, "blazeface": blazeface, "yolo": yolo}
+FAMILIES = tuple(OUTPUT_FAMILIES)
+# Each family's decoder is the module of this package named after it (``INPUT``, ``EXPECTS``, ``fits``, ``decoder``).
+_MODULES: dict[str, ModuleType] = {family: import_module(f"{__name__}.{family}") for family in FAMILIES}
 # Output names are the surest sign, so TF OD is tried first; the shape rules of the others do not overlap.
-_DETECTION_ORDER = ("tf_od", "ssd", "blazeface", "yolo")
+_DETECTION_ORDER = sorted(FAMILIES, key=lambda family: family != "tf_od")
 
 
 def _family(family: str) -> ModuleType:

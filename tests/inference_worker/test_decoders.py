@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import pkgutil
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,9 @@ import openvino as ov
 import pytest
 from skimage import data
 
+from inference_worker import decoders
 from inference_worker.decoders import FAMILIES, detect_family, input_spec, make_decoder
+from inference_worker.protocol import OUTPUT_FAMILIES
 from tests.inference_worker import synthetic_models
 
 WHITE, BLACK = 1.0, 0.0
@@ -89,16 +92,22 @@ def ssdlite(ssdlite_as_read) -> ov.Model:
     return model
 
 
-@pytest.mark.parametrize(
-    ("fixture", "family"),
-    [
-        ("ssd", "ssd"),
-        ("yolo", "yolo"),
-        ("blazeface_short", "blazeface"),
-        ("blazeface_full", "blazeface"),
-        ("ssdlite_as_read", "tf_od"),
-    ],
-)
+MODELS_OF_FAMILIES = [
+    ("ssd", "ssd"),
+    ("yolo", "yolo"),
+    ("blazeface_short", "blazeface"),
+    ("blazeface_full", "blazeface"),
+    ("ssdlite_as_read", "tf_od"),
+]
+
+
+def test_every_output_family_has_a_decoder_and_a_real_model_here_and_every_decoder_a_family():
+    modules = {module.name for module in pkgutil.iter_modules(decoders.__path__)} - {"common"}
+    assert set(FAMILIES) == set(OUTPUT_FAMILIES) == modules
+    assert {family for _, family in MODELS_OF_FAMILIES} == set(OUTPUT_FAMILIES)
+
+
+@pytest.mark.parametrize(("fixture", "family"), MODELS_OF_FAMILIES)
 def test_detect_family_recognises_each_output_layout(request, fixture, family):
     assert detect_family(request.getfixturevalue(fixture)) == family
 

@@ -3,7 +3,7 @@
 import random
 import threading
 
-from inference_worker.worker import InOrder
+from inference_worker.publish import InOrder
 
 
 def test_results_are_released_in_submission_order_and_failures_leave_no_gap():

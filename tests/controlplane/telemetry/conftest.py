@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from inference_worker import protocol
+from inference_worker import heartbeat, protocol
 
 if TYPE_CHECKING:
     from controlplane.inference.models import InferenceService
@@ -28,19 +28,15 @@ def make_service(db):
     return make
 
 
-def write_heartbeat(client: redis.Redis, worker: str, queue: str, **figures) -> dict:
-    """The hash with its TTL and the index entry, as ``inference_worker.worker.Worker.beat`` writes them."""
+def write_heartbeat(client: redis.Redis, worker: str, queue: str, **figures) -> None:
+    """A heartbeat written by the worker's own writer (``inference_worker.heartbeat.write``)."""
     now = time.time()
-    fields = {
+    beat = protocol.Heartbeat(**{
         "worker": worker, "queue": queue, "model": "builtin:face", "device": "CPU", "pid": 4242, "host": "edge-1",
         "started_at": round(now - 60, 3), "updated_at": round(now, 3), "infer_fps": 0.0, "drop_fps": 0.0,
         "scale_ratio": 0.0, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0, "inferred": 0, "dropped": 0, "rejected": 0,
         **figures,
-    }
-    assert set(fields) == set(protocol.HEARTBEAT_FIELDS)
+    })
     pipe = client.pipeline(transaction=True)
-    pipe.hset(protocol.worker_key(worker), mapping=fields)
-    pipe.expire(protocol.worker_key(worker), 10)
-    pipe.zadd(protocol.WORKERS_INDEX, {worker: now})
+    heartbeat.write(pipe, beat)
     pipe.execute()
-    return fields

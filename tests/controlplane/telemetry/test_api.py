@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jsonschema
 
 from controlplane.streams.models import Stream
@@ -176,3 +178,17 @@ def test_the_schema_documents_the_responses_exactly(r, viewer_api, make_service,
         body = viewer_api.get(url).json()
         assert all(body.get(key, True) for key in ("results", "services", "streams")), "something to check"
         jsonschema.validate(body, _strict(documented, components))
+
+
+def test_the_worker_schema_is_the_heartbeat_of_the_protocol_with_its_meanings(viewer_api, db):
+    properties = viewer_api.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]["FleetWorker"]["properties"]
+    heartbeat = dataclasses.fields(protocol.Heartbeat)
+    assert list(properties) == [spec.name for spec in heartbeat] + ["service"]
+    json_types = {str: "string", int: "integer", float: "number"}
+    for spec in heartbeat:
+        documented = properties[spec.name]
+        assert documented["description"] == spec.metadata["doc"], spec.name
+        if spec.metadata["epoch"]:
+            assert (documented["type"], documented["format"]) == ("string", "date-time"), spec.name
+        else:
+            assert documented["type"] == json_types[protocol.HEARTBEAT_TYPES[spec.name]], spec.name

@@ -17,7 +17,7 @@ def replicas_on_metrics(service: str) -> float | None:
     text = Client().get("/metrics").content.decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "ei_replicas" and sample.labels["service"] == service:
+            if sample.name == "ei_service_replicas" and sample.labels["service"] == service:
                 return sample.value
     return None
 
