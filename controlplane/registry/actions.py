@@ -17,7 +17,7 @@ from django.db.models.fields.files import FieldFile
 from rest_framework import exceptions
 
 from controlplane.registry import selectors
-from controlplane.registry.models import InferenceModel
+from controlplane.registry.models import AUTO_FAMILY, InferenceModel
 from controlplane.registry.tasks import validate_model
 from controlplane.registry.uploads import FRAMEWORK_BY_SUFFIX
 from controlplane.core.records import RecordWrites, save_validated
@@ -70,7 +70,7 @@ def _queue_validation(model: InferenceModel) -> None:
 def model_create(
     *, name: str, file: File, weights: File | None = None, version: str = "1", task: str = "detection",
     labels: Sequence[str] = (), precision: str = InferenceModel.Precision.FP32,
-    output_family: str = InferenceModel.OutputFamily.AUTO,
+    output_family: str = AUTO_FAMILY,
 ) -> InferenceModel:
     """Store an uploaded model (``file``, plus ``weights`` for IR) and queue its validation."""
     model = InferenceModel(

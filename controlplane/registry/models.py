@@ -3,6 +3,16 @@
 from django.db import models
 
 from controlplane.core.names import wire_name
+from inference_worker.protocol import OUTPUT_FAMILIES
+
+
+AUTO_FAMILY = "auto"  # the worker tells the family from the model's outputs
+
+
+def output_family_choices() -> list[tuple[str, str]]:
+    """The decoder families the workers know (one list, in the protocol); a callable, so that a new family
+    needs no migration."""
+    return [(AUTO_FAMILY, "Detect from the outputs"), *OUTPUT_FAMILIES.items()]
 
 
 def model_upload_path(instance: "InferenceModel", filename: str) -> str:
@@ -21,13 +31,6 @@ class InferenceModel(models.Model):
         FP16 = "FP16", "FP16"
         INT8 = "INT8", "INT8"
 
-    class OutputFamily(models.TextChoices):
-        AUTO = "auto", "Detect from the outputs"
-        SSD = "ssd", "SSD DetectionOutput [1,1,N,7]"
-        TF_OD = "tf_od", "TensorFlow Object Detection API"
-        BLAZEFACE = "blazeface", "BlazeFace anchors"
-        YOLO = "yolo", "YOLO v8/v11 [1,4+C,N]"
-
     class Status(models.TextChoices):
         PENDING = "pending", "Pending validation"
         VALIDATING = "validating", "Validating"
@@ -40,7 +43,7 @@ class InferenceModel(models.Model):
     labels = models.JSONField(default=list, blank=True, help_text="Label names by class id.")
     framework = models.CharField(max_length=8, choices=Framework.choices)
     precision = models.CharField(max_length=4, choices=Precision.choices, default=Precision.FP32)
-    output_family = models.CharField(max_length=16, choices=OutputFamily.choices, default=OutputFamily.AUTO)
+    output_family = models.CharField(max_length=16, choices=output_family_choices, default=AUTO_FAMILY)
     builtin = models.CharField(
         max_length=32, blank=True, help_text="builtin:face or builtin:people: shipped with the worker, no files."
     )

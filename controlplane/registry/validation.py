@@ -22,7 +22,7 @@ import simplejpeg
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from controlplane.registry.models import InferenceModel
+from controlplane.registry.models import AUTO_FAMILY, InferenceModel
 from controlplane.core.reconcile import request_reconcile
 from inference_worker import decoders
 from inference_worker.decoders.common import describe, dims
@@ -143,7 +143,7 @@ def _outcome(model: InferenceModel) -> dict:
     try:
         with local_spec(model) as spec:
             folder = None if model.builtin else f"{Path(spec).parent}/"
-            family = None if model.output_family == InferenceModel.OutputFamily.AUTO else model.output_family
+            family = None if model.output_family == AUTO_FAMILY else model.output_family
             report = check_model(spec, family=family, labels=model.labels)
     except ModelError as exc:
         # Name the file as the user uploaded it, not by a path on this server.
