@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--decode-threads", type=int, default=int(env("EI_DECODE_THREADS", "0")), help="JPEG decoding threads; 0 = one per core [EI_DECODE_THREADS]")
     p.add_argument("--threshold", type=float, default=float(env("EI_THRESHOLD", "-1")), help="minimum score; default: the model's own [EI_THRESHOLD]")
     p.add_argument("--max-age", type=float, default=float(env("EI_MAX_AGE", "1.0")), help="drop frames older than this many seconds when popped [EI_MAX_AGE]")
+    p.add_argument("--metrics-host", default=env("EI_METRICS_HOST", "0.0.0.0"),
+                   help="address the Prometheus endpoint listens on; 127.0.0.1 keeps it on this machine [EI_METRICS_HOST]")
     p.add_argument("--metrics-port", type=int, default=int(env("EI_METRICS_PORT", "8000")), help="Prometheus port; 0 = any free port, -1 = off [EI_METRICS_PORT]")
     p.add_argument("--metrics-window", type=float, default=float(env("EI_METRICS_WINDOW", "5")), help="sliding window of the gauges, seconds [EI_METRICS_WINDOW]")
     p.add_argument("--result-maxlen", type=int, default=int(env("EI_RESULT_MAXLEN", "100")), help="results kept per stream [EI_RESULT_MAXLEN]")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker: cannot compile the model for device {args.device}: {openvino_error(exc)}", file=sys.stderr)
         return 2
     if args.metrics_port >= 0:
-        server, _ = start_http_server(args.metrics_port, addr="0.0.0.0", registry=worker.metrics.registry)
-        log.info("metrics on http://0.0.0.0:%d/metrics", server.server_port)
+        server, _ = start_http_server(args.metrics_port, addr=args.metrics_host, registry=worker.metrics.registry)
+        log.info("metrics on http://%s:%d/metrics", args.metrics_host, server.server_port)
     worker.run()
     return 0

@@ -190,6 +190,15 @@ def test_metrics_endpoint_and_gauges_fall_back_to_zero_when_idle(r, start_worker
     assert _gauge(port, "ei_scale_ratio") == 0
 
 
+def test_the_metrics_endpoint_listens_where_it_is_told(start_worker):
+    worker = start_worker("face", "builtin:face", "--metrics-host", "127.0.0.2", "--metrics-port", "0")
+    port = int(wait_until(lambda: _metrics_port(worker.output()), 10, "metrics port"))
+    with urllib.request.urlopen(f"http://127.0.0.2:{port}/metrics", timeout=5) as response:
+        assert "ei_infer_fps" in response.read().decode()
+    with pytest.raises(OSError):
+        _scrape(port)  # 127.0.0.1: nothing listens there
+
+
 def test_redis_going_away_and_coming_back(tmp_path, start_worker):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
