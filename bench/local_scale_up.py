@@ -52,7 +52,7 @@ from django.core.management import call_command  # noqa: E402
 from controlplane.registry.models import InferenceModel  # noqa: E402
 from controlplane.inference.actions import inference_service_create  # noqa: E402
 from controlplane.orchestration.reconciler import reconcile  # noqa: E402
-from controlplane.orchestration.supervisor import WARMUP  # noqa: E402
+from controlplane.orchestration.supervisor.sampling import WARMUP  # noqa: E402
 from controlplane.scaling.models import ScalingEvent  # noqa: E402
 from controlplane.scaling.actions import policy_create  # noqa: E402
 from controlplane.streams.actions import stream_create  # noqa: E402

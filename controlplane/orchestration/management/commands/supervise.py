@@ -5,10 +5,12 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from controlplane.orchestration.supervisor import AnotherSupervisor, Supervisor
 from controlplane.core.reconcile import request_reconcile
-from controlplane.scaling.actions import scaling_event_record
 from controlplane.core.redis import get_redis
+from controlplane.orchestration.supervisor.loop import Supervisor
+from controlplane.orchestration.supervisor.processes import UnitProcesses
+from controlplane.orchestration.supervisor.store import AnotherSupervisor
+from controlplane.scaling.actions import scaling_event_record
 from inference_worker.runtime import StopFlag
 
 log = logging.getLogger("supervisor")
@@ -23,10 +25,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, autoscale_interval: float, grace: float, **options):
         stop = StopFlag().install()
-        supervisor = Supervisor(
-            get_redis(), redis_url=settings.REDIS_URL, media_root=settings.MEDIA_ROOT, cwd=str(settings.BASE_DIR),
-            autoscale_interval=autoscale_interval, grace=grace, on_scale=self._record, nudge=self._nudge,
-        )
+        start = UnitProcesses(redis_url=settings.REDIS_URL, media_root=settings.MEDIA_ROOT, cwd=str(settings.BASE_DIR))
+        supervisor = Supervisor(get_redis(), start=start, autoscale_interval=autoscale_interval, grace=grace,
+                                on_scale=self._record, nudge=self._nudge)
         try:
             supervisor.run(stop)
         except AnotherSupervisor as exc:

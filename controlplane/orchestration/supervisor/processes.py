@@ -1,4 +1,5 @@
-"""One child process of the supervisor: started in its own session, its output forwarded line by line
+"""The supervisor's children on this machine. :class:`UnitProcesses` starts a unit's replica as the worker
+or producer CLI; each is a :class:`Child`: started in its own session, its output forwarded line by line
 with a prefix (the last line kept, to explain an exit), stopped with SIGTERM and, after a grace period,
 SIGKILL. Linux kills it too if the supervisor dies without stopping it (PR_SET_PDEATHSIG)."""
 
@@ -11,6 +12,10 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+from controlplane.orchestration.commands import producer_argv, worker_argv
+from controlplane.orchestration.units import Unit, WorkerPool
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -74,3 +79,23 @@ class Child:
         except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class UnitProcesses:
+    """The supervisor's starter (``pools.Starter``): replica ``slot`` of ``unit`` as a child running the
+    worker or producer CLI with this control plane's Redis and media folder."""
+
+    def __init__(self, *, redis_url: str, media_root: Path, python: str = sys.executable, cwd: str | None = None):
+        self.redis_url = redis_url
+        self.media_root = Path(media_root)
+        self.python = python
+        self.cwd = cwd or os.getcwd()
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "REDIS_URL": redis_url}
+
+    def argv(self, unit: Unit, slot: int) -> list[str]:
+        if isinstance(unit, WorkerPool):
+            return worker_argv(unit, slot, python=self.python, media_root=self.media_root, redis_url=self.redis_url)
+        return producer_argv(unit, python=self.python, redis_url=self.redis_url)
+
+    def __call__(self, label: str, unit: Unit, slot: int) -> Child:
+        return Child(label, self.argv(unit, slot), env=self.env, cwd=self.cwd)

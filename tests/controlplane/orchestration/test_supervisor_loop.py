@@ -1,0 +1,114 @@
+"""The supervisor's loop, one step at a time, on the test Redis with a starter that spawns nothing: what
+it does when the desired state changes, goes missing or comes back, and what it reports."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from controlplane.orchestration import local_store
+from controlplane.orchestration.supervisor.loop import Supervisor
+from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, spec_hash, spec_of, unit_key
+from inference_worker import heartbeat, protocol
+from tests.controlplane.orchestration.fake_processes import FakeStarts
+
+PEOPLE = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"),
+                    autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 0))
+
+
+def desire(r, *units, reconciled: bool = True) -> None:
+    """What a reconcile pass of the local backend leaves in Redis."""
+    for unit in units:
+        r.hset(local_store.UNITS, unit_key(unit), local_store.encode_unit(spec_hash(unit), spec_of(unit)))
+    if reconciled:
+        r.set(local_store.RECONCILED, 1)
+
+
+def beat(r, worker: str, *, scale_ratio: float, age: float = 60.0) -> None:
+    now = time.time()
+    pipe = r.pipeline()
+    heartbeat.write(pipe, protocol.Heartbeat(
+        worker=worker, queue="people", model="builtin:people", device="CPU", pid=1, host="here", started_at=now - age,
+        updated_at=now, infer_fps=10.0, drop_fps=0.0, scale_ratio=scale_ratio, latency_p50_ms=1.0,
+        latency_p99_ms=2.0, inferred=100, dropped=0, rejected=0))
+    pipe.execute()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.nudges = 0
+        self.events: list[dict] = []
+
+    def nudge(self) -> None:
+        self.nudges += 1
+
+    def on_scale(self, **event) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def loop(r):
+    starts, recorder = FakeStarts(), Recorder()
+    supervisor = Supervisor(r, start=starts, autoscale_interval=0, grace=10, on_scale=recorder.on_scale,
+                            nudge=recorder.nudge)
+    return supervisor, starts, recorder
+
+
+def status(r, key: str) -> local_store.UnitStatus | None:
+    raw = r.hget(local_store.STATUS, key)
+    return None if raw is None else local_store.UnitStatus.decode(raw)
+
+
+def test_a_desired_unit_is_started_and_its_status_reported_once_per_change(r, loop):
+    supervisor, starts, recorder = loop
+    desire(r, PEOPLE)
+    supervisor.step()
+    assert starts.labels() == ["worker/people#0"]
+    assert status(r, "worker/people") == local_store.UnitStatus(hash=spec_hash(PEOPLE), desired=1, current=1, ready=0,
+                                                                message="starting")
+    assert recorder.nudges == 1
+    supervisor.step()
+    assert recorder.nudges == 1, "nothing changed: nothing written, no pass asked for"
+
+
+def test_a_redis_that_lost_its_units_stops_nothing_and_asks_for_a_pass(r, loop):
+    supervisor, starts, recorder = loop
+    desire(r, PEOPLE)
+    supervisor.step()
+    r.flushall()  # a Redis restarted without persistence
+    supervisor.step()
+    supervisor.step()
+    assert starts.started[0].grace is None and len(starts.started) == 1
+    assert status(r, "worker/people") is not None, "the lost status is written again"
+    assert recorder.nudges == 3  # the first report, the missing state, the status written again
+
+    desire(r, reconciled=True)  # a pass that finds the unit no longer wanted
+    supervisor.step()
+    assert starts.started[0].grace == 10
+    assert r.hlen(local_store.STATUS) == 0
+
+
+def test_a_loaded_pool_is_scaled_and_the_event_recorded(r, loop):
+    supervisor, starts, recorder = loop
+    desire(r, PEOPLE)
+    supervisor.step()
+    beat(r, "people-0", scale_ratio=2.0, age=0)
+    supervisor.step()
+    assert recorder.events == [], "a worker still warming up is not read"
+    beat(r, "people-0", scale_ratio=2.0)
+    supervisor.step()
+    assert [(e["from_replicas"], e["to_replicas"], e["metric_value"]) for e in recorder.events] == [(1, 2, 2.0)]
+    assert starts.labels() == ["worker/people#0", "worker/people#1"]
+    assert status(r, "worker/people").desired == 2
+
+
+def test_shutdown_stops_every_process_and_withdraws(r, loop):
+    supervisor, starts, _ = loop
+    desire(r, PEOPLE)
+    supervisor.store.claim()
+    supervisor.step()
+    starts.started[0].exit(-15)  # it stops when asked
+    supervisor.shutdown()
+    assert starts.started[0].grace == 10
+    assert not r.exists(local_store.STATUS) and not r.exists(local_store.SUPERVISOR)
