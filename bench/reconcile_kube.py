@@ -43,7 +43,8 @@ from kubernetes import client  # noqa: E402
 
 from controlplane.registry.models import InferenceModel  # noqa: E402
 from controlplane.inference.actions import inference_service_create  # noqa: E402
-from controlplane.orchestration.backends.kubernetes import KubernetesBackend, api_client  # noqa: E402
+from controlplane.orchestration.backends.kubernetes import KubernetesBackend  # noqa: E402
+from controlplane.orchestration.backends.kubernetes_client import api_client  # noqa: E402
 from controlplane.orchestration.manifests import PodConfig  # noqa: E402
 from controlplane.orchestration.reconciler import reconcile  # noqa: E402
 from controlplane.scaling.actions import policy_create  # noqa: E402

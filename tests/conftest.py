@@ -17,7 +17,6 @@ import redis
 from harness.processes import free_port
 from harness.redis_server import start_redis_server
 from inference_worker.runtime import redis_client
-from tests.kube.fixtures import kube_api, kube_cluster, kube_namespace  # noqa: F401 (fixtures)
 
 _server: dict = {}
 

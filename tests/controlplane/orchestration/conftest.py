@@ -3,12 +3,12 @@ a real process that sees the test database."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import pytest
 
 from harness.processes import Proc, wait_until
+from tests.controlplane.orchestration.fixtures import people_model  # noqa: F401 (fixture)
 from tests.support import database_url
 
 
@@ -18,17 +18,6 @@ def local_backend(redis_url):
     from controlplane.core.redis import get_redis
 
     return LocalBackend(get_redis())
-
-
-@pytest.fixture
-def people_model(db):
-    """The built-in people model. A transactional test empties the tables its migrations filled, so the
-    row the migration registers is made again, from the migration's own list."""
-    from controlplane.registry.models import InferenceModel
-
-    builtins = importlib.import_module("controlplane.inference.migrations.0002_builtin_models").BUILTINS
-    fields = next(fields for fields in builtins if fields["builtin"] == "builtin:people")
-    return InferenceModel.objects.get_or_create(builtin="builtin:people", defaults={**fields, "status": "pending"})[0]
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controlplane.orchestration.reconciler import reconcile
-from tests.controlplane.orchestration.kube.fleet import policy, service, stream
 from harness.processes import wait_until
+from tests.kubernetes.fleet import policy, service, stream
 
 pytestmark = pytest.mark.django_db
 

@@ -167,7 +167,7 @@ def test_overlay_takes_every_image_from_its_registry_and_tag():
 
 
 def test_prometheus_adapter_serves_the_worker_gauges_the_autoscalers_read():
-    from controlplane.orchestration.manifests import POD_METRICS
+    from controlplane.scaling.metrics import SCALING_METRICS
     from inference_worker.metrics import WorkerMetrics
 
     exported = {metric.name for metric in WorkerMetrics(queue="q").registry.collect()}
@@ -177,7 +177,7 @@ def test_prometheus_adapter_serves_the_worker_gauges_the_autoscalers_read():
     as_python = re.sub(r"\$\{(\d+)\}", r"\\g<\1>", rule["name"]["as"])  # Go's ${1} is Python's \g<1>
     served = {re.sub(rule["name"]["matches"], as_python, name)
               for name in exported if re.fullmatch(series, name) and re.search(rule["name"]["matches"], name)}
-    assert served == set(POD_METRICS.values())
+    assert served == {metric.pod_metric for metric in SCALING_METRICS if metric.per_pod}
     assert rule["resources"]["overrides"] == {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
 
 

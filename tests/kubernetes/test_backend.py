@@ -1,64 +1,18 @@
-"""The backend's own rules: what counts as a difference, how live objects read as a unit's state, which HPA
-API it picks, and the errors a user sees when the API server is wrong or away."""
+"""The backend against an API server: which HPA API it picks, and the errors a user sees when the API
+server is wrong or away. What it reads from live objects is in test_objects."""
 
 from __future__ import annotations
 
 import pytest
 
 from controlplane.orchestration.backends.base import BackendError
-from controlplane.orchestration.backends.kubernetes import KubernetesBackend, covers, observed_unit
+from controlplane.orchestration.backends.kubernetes import KubernetesBackend
 from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, unit_key
-from tests.controlplane.orchestration.kube.conftest import POD_CONFIG
 from harness.processes import free_port
+from tests.kubernetes.fleet import POD_CONFIG
 
 SCALED = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"),
                     autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 60))
-
-
-def test_what_the_api_server_adds_is_no_difference_but_a_changed_or_missing_value_is():
-    live = {"spec": {"replicas": 1, "revisionHistoryLimit": 10, "ports": [{"port": 80, "protocol": "TCP"}]}}
-    assert covers(live, {"spec": {"replicas": 1, "ports": [{"port": 80}]}})
-    assert not covers(live, {"spec": {"replicas": 2}})
-    assert not covers(live, {"spec": {"paused": False}})
-    assert not covers(live, {"spec": {"ports": [{"port": 80}, {"port": 81}]}})
-    assert not covers({"spec": {"ports": [{"port": 80}, {"port": 81}]}}, {"spec": {"ports": [{"port": 80}]}})
-
-
-def hpa(status: dict) -> dict:
-    deployment = {"metadata": {"annotations": {"elastic-inference.io/spec-hash": "abc"}},
-                  "spec": {}, "status": {"replicas": 2, "readyReplicas": 1}}
-    return {"Deployment": deployment, "HorizontalPodAutoscaler": {"status": status}}
-
-
-def test_an_hpa_counts_only_once_it_has_decided_something():
-    fresh = observed_unit(hpa({"currentReplicas": 0, "desiredReplicas": 0}))
-    assert (fresh.desired, fresh.current, fresh.ready, fresh.spec_hash) == (None, 2, 1, "abc")
-    assert "first status" in fresh.message and fresh.scaling is None
-
-    blind = {"type": "ScalingActive", "status": "False", "reason": "FailedGetPodsMetric", "message": "no metrics"}
-    able = {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale", "message": "got the scale"}
-    stuck = observed_unit(hpa({"desiredReplicas": 0, "conditions": [able, blind]}))
-    assert stuck.desired is None and stuck.message == "no metrics"
-    assert stuck.conditions == [able, blind]
-
-    scaled = observed_unit(hpa({
-        "desiredReplicas": 3, "lastScaleTime": "2026-01-01T00:00:00Z", "conditions": [able, blind],
-        "currentMetrics": [{"type": "Pods", "pods": {"current": {"averageValue": "1500m"}}}],
-    }))
-    assert scaled.desired == 3 and scaled.scaling == {"metric_value": 1.5, "reason": "no metrics"}
-
-    rescaled = {**able, "reason": "SucceededRescale", "message": "scaled to 3"}
-    active = {**blind, "status": "True", "message": "computed"}
-    cpu = [{"type": "Resource", "resource": {"current": {"averageUtilization": 91}}}]
-    working = observed_unit(hpa({"desiredReplicas": 3, "conditions": [rescaled, active], "currentMetrics": cpu}))
-    assert working.desired == 3 and working.scaling == {"metric_value": 91.0, "reason": "scaled to 3"}
-
-
-def test_a_deployment_that_cannot_make_pods_is_an_error():
-    deployment = {"metadata": {}, "spec": {"replicas": 1}, "status": {"conditions": [
-        {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
-         "message": "pods are forbidden: quota"}]}}
-    assert observed_unit({"Deployment": deployment}).error == "pods are forbidden: quota"
 
 
 def test_on_this_api_server_discovery_picks_autoscaling_v2beta2(kube_api, backend, admin):
@@ -96,7 +50,7 @@ def test_an_api_server_that_is_away_fails_every_service_with_that_message(people
     from kubernetes import client
 
     from controlplane.orchestration.reconciler import reconcile
-    from tests.controlplane.orchestration.kube.fleet import row, service
+    from tests.kubernetes.fleet import row, service
 
     people = service("people", people_model)
     configuration = client.Configuration(host=f"https://127.0.0.1:{free_port()}")

@@ -1,6 +1,15 @@
-"""Desired state for the Kubernetes tests, made through the service functions as the API would."""
+"""Desired state for the Kubernetes tests, made through the service functions as the API would, and what
+the tests' pods share."""
 
 from __future__ import annotations
+
+from controlplane.orchestration.manifests import PodConfig
+
+POD_CONFIG = PodConfig(
+    image="elastic-inference/worker:test", secret="elastic-inference-worker",
+    control_plane_url="http://elastic-inference-controlplane:8000",
+    resources={"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+)
 
 
 def policy(name: str = "elastic", **fields):

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from controlplane.orchestration.reconciler import reconcile
-from tests.controlplane.orchestration.kube.fleet import policy, row, service
 from harness.processes import wait_until
+from tests.kubernetes.fleet import policy, row, service
 
 pytestmark = pytest.mark.django_db
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
 
 from controlplane.orchestration.backends.base import BackendError
 from controlplane.orchestration.reconciler import reconcile
-from tests.controlplane.orchestration.kube.conftest import POD_CONFIG
-from tests.controlplane.orchestration.kube.fleet import policy, row, service, stream
+from harness.processes import REPO
+from tests.kubernetes.fleet import POD_CONFIG, policy, row, service, stream
 
 pytestmark = pytest.mark.django_db
 
-RBAC = Path(__file__).resolve().parents[4] / "k8s" / "base" / "rbac.yaml"
+RBAC = REPO / "k8s" / "base" / "rbac.yaml"
 ACCOUNT = "elastic-inference-controlplane"
 
 

@@ -10,7 +10,7 @@ from controlplane.orchestration import manifests
 from controlplane.orchestration.commands import producer_args
 from controlplane.orchestration.manifests import dns_name, object_name, quantity, unit_objects
 from controlplane.orchestration.units import Autoscale, ModelRef, Producer, WorkerPool, spec_hash
-from tests.controlplane.orchestration.kube.conftest import POD_CONFIG
+from tests.kubernetes.fleet import POD_CONFIG
 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # Service names: the strictest rule a name meets
 POLICY = Autoscale(min_replicas=1, max_replicas=4, metric="scale_ratio", target_value=0.8,

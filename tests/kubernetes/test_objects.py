@@ -1,0 +1,147 @@
+"""What the Kubernetes backend decides from live objects, with no API server: what counts as a difference,
+which writes a unit needs, how its objects read as its state, and that one module alone talks to the API."""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+import pytest
+
+from controlplane.orchestration import manifests
+from controlplane.orchestration.backends.kubernetes_objects import (
+    changes, covers, observed_unit, observed_units, quantity_value,
+)
+from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, unit_key
+from harness.processes import REPO
+from tests.kubernetes.fleet import POD_CONFIG
+
+SCALED = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"),
+                    autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 60))
+HPA_VERSION = "autoscaling/v2beta2"
+
+
+def served(bodies: list[dict]) -> dict[str, dict]:
+    """The bodies as the API server keeps them: with defaults and a uid added."""
+    live = {}
+    for index, body in enumerate(bodies):
+        obj = copy.deepcopy(body)
+        obj["metadata"].update(uid=f"uid-{index}", resourceVersion="1", managedFields=[])
+        obj["spec"]["revisionHistoryLimit"] = 10
+        live[obj["kind"]] = obj
+    return live
+
+
+def test_what_the_api_server_adds_is_no_difference_but_a_changed_or_missing_value_is():
+    live = {"spec": {"replicas": 1, "revisionHistoryLimit": 10, "ports": [{"port": 80, "protocol": "TCP"}]}}
+    assert covers(live, {"spec": {"replicas": 1, "ports": [{"port": 80}]}})
+    assert not covers(live, {"spec": {"replicas": 2}})
+    assert not covers(live, {"spec": {"paused": False}})
+    assert not covers(live, {"spec": {"ports": [{"port": 80}, {"port": 81}]}})
+    assert not covers({"spec": {"ports": [{"port": 80}, {"port": 81}]}}, {"spec": {"ports": [{"port": 80}]}})
+
+
+def hpa(status: dict) -> dict:
+    deployment = {"metadata": {"annotations": {"elastic-inference.io/spec-hash": "abc"}},
+                  "spec": {}, "status": {"replicas": 2, "readyReplicas": 1}}
+    return {"Deployment": deployment, "HorizontalPodAutoscaler": {"status": status}}
+
+
+def test_an_hpa_counts_only_once_it_has_decided_something():
+    fresh = observed_unit(hpa({"currentReplicas": 0, "desiredReplicas": 0}))
+    assert (fresh.desired, fresh.current, fresh.ready, fresh.spec_hash) == (None, 2, 1, "abc")
+    assert "first status" in fresh.message and fresh.scaling is None
+
+    blind = {"type": "ScalingActive", "status": "False", "reason": "FailedGetPodsMetric", "message": "no metrics"}
+    able = {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale", "message": "got the scale"}
+    stuck = observed_unit(hpa({"desiredReplicas": 0, "conditions": [able, blind]}))
+    assert stuck.desired is None and stuck.message == "no metrics"
+    assert stuck.conditions == [able, blind]
+
+    scaled = observed_unit(hpa({
+        "desiredReplicas": 3, "lastScaleTime": "2026-01-01T00:00:00Z", "conditions": [able, blind],
+        "currentMetrics": [{"type": "Pods", "pods": {"current": {"averageValue": "1500m"}}}],
+    }))
+    assert scaled.desired == 3 and scaled.scaling == {"metric_value": 1.5, "reason": "no metrics"}
+
+    rescaled = {**able, "reason": "SucceededRescale", "message": "scaled to 3"}
+    active = {**blind, "status": "True", "message": "computed"}
+    cpu = [{"type": "Resource", "resource": {"current": {"averageUtilization": 91}}}]
+    working = observed_unit(hpa({"desiredReplicas": 3, "conditions": [rescaled, active], "currentMetrics": cpu}))
+    assert working.desired == 3 and working.scaling == {"metric_value": 91.0, "reason": "scaled to 3"}
+
+
+def test_a_deployment_that_cannot_make_pods_is_an_error():
+    deployment = {"metadata": {}, "spec": {"replicas": 1}, "status": {"conditions": [
+        {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+         "message": "pods are forbidden: quota"}]}}
+    assert observed_unit({"Deployment": deployment}).error == "pods are forbidden: quota"
+
+
+def test_an_unchanged_unit_needs_no_write_and_a_change_updates_only_its_object():
+    bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
+    live = served(bodies)
+    assert changes(live, bodies).apply == [] and changes(live, bodies).delete == []
+
+    wider = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"),
+                       autoscale=Autoscale(1, 5, "scale_ratio", 1.0, 0, 60))
+    plan = changes(live, manifests.unit_objects(wider, POD_CONFIG, HPA_VERSION))
+    assert [(body["kind"], current is live["HorizontalPodAutoscaler"]) for body, current in plan.apply] == [
+        ("HorizontalPodAutoscaler", True)]
+
+
+def test_a_missing_object_is_created_and_one_the_unit_no_longer_has_is_deleted():
+    bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
+    live = served(bodies)
+    del live["Service"]
+    unscaled = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"))
+    plan = changes(live, manifests.unit_objects(unscaled, POD_CONFIG, HPA_VERSION))
+    assert {body["kind"]: current for body, current in plan.apply}["Service"] is None
+    assert plan.delete == [("HorizontalPodAutoscaler", live["HorizontalPodAutoscaler"])]
+
+
+def test_a_deployment_gives_its_replica_count_to_the_hpa_with_one_apply():
+    bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
+    deployment = next(body for body in bodies if body["kind"] == "Deployment")
+    assert "replicas" not in deployment["spec"]
+    live = served(bodies)
+    live["Deployment"]["spec"]["replicas"] = 1
+    live["Deployment"]["metadata"]["managedFields"] = [
+        {"manager": manifests.FIELD_MANAGER, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+    assert [body["kind"] for body, _ in changes(live, bodies).apply] == ["Deployment"]
+    live["Deployment"]["metadata"]["managedFields"] = [
+        {"manager": "kube-controller-manager", "operation": "Update", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+    assert changes(live, bodies).apply == []
+
+
+def test_owned_objects_are_grouped_by_the_unit_they_belong_to():
+    bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
+    listings = {kind: [obj] for kind, obj in served(bodies).items()}
+    listings["Service"].append({"metadata": {"name": "unannotated", "annotations": {}}})
+    observed = observed_units(listings)
+    assert list(observed) == [unit_key(SCALED)]
+    assert set(observed[unit_key(SCALED)].detail) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+
+
+@pytest.mark.parametrize("quantity, value", [
+    ("1500m", 1.5), ("2", 2.0), (91, 91.0), ("12500m", 12.5), ("2k", 2000.0), ("1Ki", 1024.0), ("1e3", 1000.0),
+    ("0.25", 0.25),
+])
+def test_quantities_read_as_numbers(quantity, value):
+    assert quantity_value(quantity) == value
+
+
+def test_a_malformed_quantity_is_refused():
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        quantity_value("1.5 cores")
+
+
+def test_only_the_client_module_imports_kubernetes():
+    importers = set()
+    for path in (REPO / "controlplane").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            if any(name == "kubernetes" or name.startswith("kubernetes.") for name in names):
+                importers.add(path.relative_to(REPO).as_posix())
+    assert importers == {"controlplane/orchestration/backends/kubernetes_client.py"}
