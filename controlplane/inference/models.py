@@ -3,11 +3,12 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from controlplane.core.named import NamedRecord
 from controlplane.core.names import wire_name
 from controlplane.core.status import Reconciled
 
 
-class InferenceService(Reconciled):
+class InferenceService(NamedRecord, Reconciled):
     class Device(models.TextChoices):
         CPU = "CPU", "CPU"
         GPU = "GPU", "GPU"
@@ -33,11 +34,3 @@ class InferenceService(Reconciled):
     replicas_current = models.PositiveIntegerField(null=True, blank=True, help_text="Workers that exist.", editable=False)
     replicas_ready = models.PositiveIntegerField(null=True, blank=True, help_text="Workers doing work.", editable=False)
     conditions = models.JSONField(default=list, blank=True, help_text="The backend's conditions, e.g. the HPA's.", editable=False)
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name

@@ -4,10 +4,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from controlplane.core.named import NamedRecord
 from controlplane.scaling.metrics import metric_choices
 
 
-class ScalingPolicy(models.Model):
+class ScalingPolicy(NamedRecord):
     name = models.SlugField(max_length=64, unique=True)
     min_replicas = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(100)])
     max_replicas = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(100)])
@@ -18,18 +19,12 @@ class ScalingPolicy(models.Model):
     )
     scale_up_window_seconds = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(3600)])
     scale_down_window_seconds = models.PositiveIntegerField(default=300, validators=[MaxValueValidator(3600)])
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedRecord.Meta):
         verbose_name_plural = "scaling policies"
         constraints = [
             models.CheckConstraint(condition=models.Q(min_replicas__lte=models.F("max_replicas")), name="policy_min_le_max"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     def clean(self):
         if self.min_replicas and self.max_replicas and self.min_replicas > self.max_replicas:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from controlplane.core.named import NamedRecord
 from controlplane.core.names import wire_name
 from controlplane.core.status import Reconciled
 from inference_worker.protocol import valid_name
@@ -23,7 +24,7 @@ def _is_stream_url(value: str) -> bool:
     return parts.scheme in URL_SCHEMES and bool(parts.hostname)
 
 
-class Stream(Reconciled):
+class Stream(NamedRecord, Reconciled):
     class SourceKind(models.TextChoices):
         CAMERA = "camera", "Camera device"
         FILE = "file", "Video file"
@@ -42,14 +43,6 @@ class Stream(Reconciled):
     )
     target_fps = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(1), MaxValueValidator(120)])
     enabled = models.BooleanField(default=True)
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     @property
     def queues(self) -> list[str]:

@@ -56,10 +56,7 @@ class Supervisor:
         try:
             seen = self.store.read()
         except redis.RedisError as exc:
-            if not self._redis_down:
-                log.warning("supervisor: Redis unreachable (%s); keeping %d processes as they are", exc,
-                            self.pools.running_count())
-            self._redis_down = True
+            self._lost_redis(exc)
             self.pools.converge(now)
             return
         if self._redis_down:
@@ -74,7 +71,17 @@ class Supervisor:
         for pool in self.pools.by_key.values():
             if isinstance(pool.unit, WorkerPool) and pool.unit.autoscale and now - pool.last_scaled >= self.autoscale_interval:
                 self._autoscale(pool, seen.heartbeats, now)
-        self._report(seen.heartbeats)
+        try:
+            self._report(seen.heartbeats)
+        except redis.RedisError as exc:  # gone since the read: the statuses not written go out next time
+            self._lost_redis(exc)
+
+    def _lost_redis(self, exc: redis.RedisError) -> None:
+        """Losing Redis leaves every process as it is; said once per outage."""
+        if not self._redis_down:
+            log.warning("supervisor: Redis unreachable (%s); keeping %d processes as they are", exc,
+                        self.pools.running_count())
+        self._redis_down = True
 
     def _desired_state_missing(self, units: dict[str, tuple[str, Unit]]) -> None:
         """A new Redis, or one that restarted empty: keep every process, report every status again (they

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                     ('labels', models.JSONField(blank=True, default=list, help_text='Label names by class id.')),
                     ('framework', models.CharField(choices=[('ir', 'OpenVINO IR'), ('onnx', 'ONNX'), ('tflite', 'TensorFlow Lite'), ('tf', 'TensorFlow frozen graph')], max_length=8)),
                     ('precision', models.CharField(choices=[('FP32', 'FP32'), ('FP16', 'FP16'), ('INT8', 'INT8')], default='FP32', max_length=4)),
-                    ('output_family', models.CharField(choices=[('auto', 'Detect from the outputs'), ('ssd', 'SSD DetectionOutput [1,1,N,7]'), ('tf_od', 'TensorFlow Object Detection API'), ('blazeface', 'BlazeFace anchors'), ('yolo', 'YOLO v8/v11 [1,4+C,N]')], default='auto', max_length=16)),
+                    ('output_family', models.CharField(choices=controlplane.registry.models.output_family_choices, default='auto', max_length=16)),
                     ('builtin', models.CharField(blank=True, help_text='builtin:face or builtin:people: shipped with the worker, no files.', max_length=32)),
                     ('file', models.FileField(blank=True, max_length=512, upload_to=controlplane.registry.models.model_upload_path)),
                     ('file_sha256', models.CharField(blank=True, max_length=64)),

@@ -112,3 +112,22 @@ def test_shutdown_stops_every_process_and_withdraws(r, loop):
     supervisor.shutdown()
     assert starts.started[0].grace == 10
     assert not r.exists(local_store.STATUS) and not r.exists(local_store.SUPERVISOR)
+
+
+def test_redis_lost_between_the_read_and_the_report_stops_nothing_and_the_status_goes_out_later(r, loop, monkeypatch):
+    import redis
+
+    supervisor, starts, recorder = loop
+    desire(r, PEOPLE)
+    real_report = supervisor.store.report
+
+    def lost(*_args):
+        raise redis.ConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(supervisor.store, "report", lost)
+    supervisor.step()  # must not raise: run() would shut the fleet down
+    assert starts.labels() == ["worker/people#0"] and status(r, "worker/people") is None
+    monkeypatch.setattr(supervisor.store, "report", real_report)
+    supervisor.step()
+    assert starts.labels() == ["worker/people#0"], "the same process, not a new one"
+    assert status(r, "worker/people").desired == 1
