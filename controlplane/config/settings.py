@@ -183,6 +183,7 @@ REST_FRAMEWORK = {
     # JSON only: a form parser reads a missing checkbox as false, so the same request would mean another
     # record in another encoding. The model upload alone takes multipart (its view says so); others get 415.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "controlplane.core.metadata.ChoicesForReaders",
     "DEFAULT_PAGINATION_CLASS": "controlplane.config.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

@@ -198,6 +198,10 @@ def test_a_viewer_is_told_it_is_read_only_and_has_no_write_controls(page, system
         offered[name] = [control for control in controls
                          for button in page.get_by_test_id(control).all() if button.is_enabled()]
     assert offered == {name: [] for name in pages}, offered
+    page.get_by_test_id("nav-services").click()  # the policy a viewer cannot edit still reads as the form's
+    expect(page.get_by_test_id("policy-metric").first.locator("option:checked")).to_have_text(
+        "Scale ratio (workers needed per worker)"
+    )
 
 
 def test_the_live_page_reconnects_after_a_server_restart(page, system, streams_made, console):

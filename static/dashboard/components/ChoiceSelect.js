@@ -1,6 +1,6 @@
 // A <select> (with v-model) over one field's choices as the server lists them (core/choices.js). A value
-// the list lacks, as before the list comes or for a reader who is given none, is offered as it is, so that
-// the select still shows what the record holds.
+// the list lacks, as before the list comes, is offered as it is, so that the select still shows what the
+// record holds.
 export default {
   name: "ChoiceSelect",
   inheritAttrs: false, // id, data-testid ... go to the <select>

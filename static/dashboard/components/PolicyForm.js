@@ -2,7 +2,7 @@
 // several services; the form says so, since saving changes all of them.
 import { computed, reactive, ref, watch } from "vue";
 import { api } from "../core/api.js";
-import { NO_CHOICES, choicesOf } from "../core/choices.js";
+import { choicesOf } from "../core/choices.js";
 import { useSending } from "../core/sending.js";
 import ChoiceSelect from "./ChoiceSelect.js";
 import { FieldError, FormErrors } from "./FormErrors.js";
@@ -50,7 +50,7 @@ export default {
     return {
       values, loaded, error, saved, busy, save, id, LABELS, edited: () => (saved.value = false),
       // A record's OPTIONS: the choices for who may change it; readers are given none.
-      choices: computed(() => (props.editable ? choicesOf(path.value) : NO_CHOICES)),
+      choices: computed(() => choicesOf(path.value)),
     };
   },
   template: `
