@@ -1,4 +1,7 @@
-"""Checks shared by the tests of the record APIs (streams, policies, services)."""
+"""Helpers for the tests of the record APIs (streams, models, services, policies): what a response says.
+
+The checks every name-addressed record API shares are ``tests/controlplane/record_api.py:RecordAPIChecks``.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +18,17 @@ def write_statuses(client: APIClient, collection: str, item: str, payload: dict)
     }
 
 
+def error(response, status: int) -> dict:
+    """The body of an error response in the project's shape, ``{"error": {"status", "code", ...}}``."""
+    assert response.status_code == status, response.content
+    body = response.json()["error"]
+    assert body["status"] == status and body["code"] and body["message"], body
+    return body
+
+
 def field_errors(response) -> dict:
     """The per-field messages of a 400 in the project's error shape."""
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert error["status"] == 400
-    return error["fields"]
+    return error(response, 400)["fields"]
 
 
 def names(response) -> list[str]:
