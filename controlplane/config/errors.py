@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
+from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -39,6 +40,8 @@ def _from_django(exc):
     if isinstance(exc, ProtectedError):
         users = ", ".join(sorted(f"{obj._meta.verbose_name} {obj}" for obj in exc.protected_objects))
         return Conflict(f"Still used by {users}: change or delete those first.", code="protected")
+    if isinstance(exc, Http404):  # as DRF would convert it, but before the code is read from it
+        return exceptions.NotFound(*exc.args)
     return exc
 
 

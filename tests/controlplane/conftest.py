@@ -10,6 +10,9 @@ if TYPE_CHECKING:  # imported where used: `pytest tests/controlplane/...` loads 
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
 
+# The shared checks of the record APIs live outside test modules: pytest shows their values only if told.
+pytest.register_assert_rewrite("tests.controlplane.record_api")
+
 WRITE_APPS = ("streams", "registry", "inference", "scaling")
 
 

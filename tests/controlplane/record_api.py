@@ -17,8 +17,7 @@ and keeps beside the class the tests of what only that record has (its fields, i
 A check that does not apply to a record is switched off by name, with the reason:
 ``test_names_with_dots_are_addressable = None  # policy names are slugs``.
 
-The test module calls ``pytest.register_assert_rewrite("tests.controlplane.record_api")`` before importing
-this, so that a failed check here shows its values (pytest rewrites only test modules and conftests).
+``tests/controlplane/conftest.py`` has pytest rewrite this module's asserts, so a failed check shows its values.
 """
 
 from __future__ import annotations
@@ -72,7 +71,7 @@ class RecordAPIChecks:
         assert api.get(self.item(name)).json() == patched.json()
 
         assert api.delete(self.item(name)).status_code == 204
-        error(api.get(self.item(name)), 404)  # in the error shape
+        assert error(api.get(self.item(name)), 404)["code"] == "not_found"  # in the error shape
         assert not self.record.objects.exists()
 
     def test_names_with_dots_are_addressable(self, api, make):

@@ -14,8 +14,7 @@ from controlplane.inference.selectors import inference_service_get
 from controlplane.scaling.actions import policy_create
 from tests.controlplane.records import field_errors, names
 
-pytest.register_assert_rewrite("tests.controlplane.record_api")  # before its import: explained failures
-from tests.controlplane.record_api import RecordAPIChecks  # noqa: E402
+from tests.controlplane.record_api import RecordAPIChecks
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from controlplane.streams.selectors import stream_get
 from controlplane.streams.actions import stream_create, stream_update
 from tests.controlplane.records import field_errors, names
 
-pytest.register_assert_rewrite("tests.controlplane.record_api")  # before its import: explained failures
-from tests.controlplane.record_api import RecordAPIChecks  # noqa: E402
+from tests.controlplane.record_api import RecordAPIChecks
 
 pytestmark = pytest.mark.django_db
 
