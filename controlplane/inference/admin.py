@@ -12,7 +12,7 @@ from controlplane.registry.selectors import model_list
 @admin.register(InferenceService)
 class InferenceServiceAdmin(RecordAdmin):
     writes = SERVICE_WRITES
-    list_display = ["name", "queue", "model", "device", "scaling_policy", "enabled", "status", "replicas", "updated"]
+    list_display = ["name", "queue", "model", "kept_labels", "device", "scaling_policy", "enabled", "status", "replicas", "updated"]
     list_filter = ["status", "enabled", "device", "model", "scaling_policy"]
     list_select_related = ["model", "scaling_policy"]
     search_fields = ["name", "queue"]
@@ -21,6 +21,10 @@ class InferenceServiceAdmin(RecordAdmin):
         "conditions", "created", "updated",
     ]
     actions = ["enable", "disable"]
+
+    @admin.display(description="labels")
+    def kept_labels(self, service: InferenceService) -> str:
+        return ", ".join(service.labels or []) or "model default"
 
     @admin.display(description="ready / desired")
     def replicas(self, service: InferenceService) -> str:

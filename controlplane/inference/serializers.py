@@ -3,10 +3,21 @@
 
 from rest_framework import serializers
 
-from controlplane.inference.models import InferenceService
+from controlplane.inference.models import (
+    MAX_LABEL_LENGTH, MAX_LABELS, InferenceService, label_list_problem, unknown_labels_problem,
+)
 
 from controlplane.registry.models import InferenceModel
 from controlplane.scaling.selectors import policy_list
+
+
+class LabelName(serializers.CharField):
+    """A label's name as JSON gives it: a string (DRF's CharField would take 7 for "7")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class InferenceServiceSerializer(serializers.ModelSerializer):
@@ -14,12 +25,17 @@ class InferenceServiceSerializer(serializers.ModelSerializer):
     scaling_policy = serializers.SlugRelatedField(
         slug_field="name", queryset=policy_list(), required=False, allow_null=True
     )
+    labels = serializers.ListField(
+        child=LabelName(max_length=MAX_LABEL_LENGTH), required=False, max_length=MAX_LABELS,
+        help_text="Label names the workers report (names of the model's label table, each once, no commas); "
+                  "empty reports the model's default selection.",
+    )
 
     class Meta:
         model = InferenceService
         fields = [
-            "name", "queue", "model", "model_label", "device", "infer_requests", "threshold", "scaling_policy",
-            "enabled", "status", "status_message", "status_changed",
+            "name", "queue", "model", "model_label", "device", "infer_requests", "threshold", "labels",
+            "scaling_policy", "enabled", "status", "status_message", "status_changed",
             "replicas_desired", "replicas_current", "replicas_ready", "conditions", "created", "updated",
         ]
         read_only_fields = [
@@ -34,3 +50,18 @@ class InferenceServiceSerializer(serializers.ModelSerializer):
                 f"Model {model} failed validation ({model.status_message or 'no reason given'}); use a working one."
             )
         return model
+
+    def validate_labels(self, labels: list[str]) -> list[str]:
+        problem = label_list_problem(labels)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return labels
+
+    def validate(self, attrs: dict) -> dict:
+        """Every label is one the model names (a partial update checks the labels it keeps against a new model)."""
+        model = attrs.get("model", getattr(self.instance, "model", None))
+        labels = attrs.get("labels", getattr(self.instance, "labels", None) or [])
+        problem = model is not None and unknown_labels_problem(labels, model)
+        if problem:
+            raise serializers.ValidationError({"labels": [problem]})
+        return attrs

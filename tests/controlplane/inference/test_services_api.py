@@ -12,7 +12,7 @@ from controlplane.registry.models import InferenceModel
 from controlplane.inference.actions import inference_service_create
 from controlplane.inference.selectors import inference_service_get
 from controlplane.scaling.actions import policy_create
-from tests.controlplane.records import field_errors, names
+from tests.controlplane.records import error, field_errors, names
 
 from tests.controlplane.record_api import RecordAPIChecks
 
@@ -32,6 +32,12 @@ def broken() -> InferenceModel:
     return InferenceModel.objects.create(
         name="broken", framework="onnx", status="failed", status_message="no output the decoders know"
     )
+
+
+@pytest.fixture
+def vehicles() -> InferenceModel:
+    """The built-in COCO detector, with the label table its migration registers."""
+    return InferenceModel.objects.get(builtin="builtin:vehicles")
 
 
 @pytest.fixture
@@ -66,6 +72,13 @@ class TestServicesAPI(RecordAPIChecks):
         ({"device": "TPU"}, "device"),
         ({"scaling_policy": "nope"}, "scaling_policy"),
         ({"enabled": [True]}, "enabled"),
+        ({"labels": "car"}, "labels"),
+        ({"labels": None}, "labels"),
+        ({"labels": ["car,bus"]}, "labels"),
+        ({"labels": [""]}, "labels"),
+        ({"labels": [7]}, "labels"),
+        ({"labels": ["car", "car"]}, "labels"),
+        ({"labels": [f"label-{i}" for i in range(101)]}, "labels"),
     ]
 
     @pytest.fixture
@@ -152,3 +165,77 @@ def test_admin_pages_and_actions(admin_client, detector, broken):
     })
     assert added.status_code == 302
     assert inference_service_get(name="people").model == detector
+
+
+def test_labels_are_created_shown_patched_and_cleared(api, vehicles):
+    created = api.post(SERVICES, {"name": "cars", "queue": "car", "model": vehicles.pk, "labels": ["car", "bus"]},
+                       format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["labels"] == ["car", "bus"]
+    assert api.get(f"{SERVICES}cars/").json()["labels"] == ["car", "bus"]
+    assert inference_service_get(name="cars").labels == ["car", "bus"]
+
+    patched = api.patch(f"{SERVICES}cars/", {"labels": ["truck", "car", "motorcycle"]}, format="json")
+    assert patched.status_code == 200, patched.content
+    assert api.get(f"{SERVICES}cars/").json()["labels"] == ["truck", "car", "motorcycle"]  # in the order given
+
+    assert api.patch(f"{SERVICES}cars/", {"labels": []}, format="json").status_code == 200
+    assert inference_service_get(name="cars").labels == []  # the model's default selection
+
+
+def test_a_service_made_without_labels_shows_an_empty_selection(api, faces):
+    assert api.post(SERVICES, faces, format="json").json()["labels"] == []
+    assert api.get(f"{SERVICES}faces/").json()["labels"] == []
+
+
+def test_a_label_the_model_does_not_name_is_a_400_that_names_it_and_some_it_has(api, vehicles):
+    body = error(api.post(SERVICES, {"name": "cars", "queue": "car", "model": vehicles.pk,
+                                     "labels": ["car", "cars", "lorry"]}, format="json"), 400)
+    assert body["code"] == "invalid"
+    (message,) = body["fields"]["labels"]
+    assert "vehicles:1 has no label cars, lorry." in message
+    assert "car" in message.split("include", 1)[1] and "(91 in all)" in message
+    assert not InferenceService.objects.exists()
+
+    make("cars", "car", vehicles, labels=["car"])
+    refused = field_errors(api.patch(f"{SERVICES}cars/", {"labels": ["car", "spaceship"]}, format="json"))
+    assert "no label spaceship" in refused["labels"][0]
+    assert inference_service_get(name="cars").labels == ["car"]
+
+
+def test_labels_are_checked_against_a_new_model_too(api, vehicles, detector):
+    make("things", "things", detector, labels=["anything"])  # no label table: any names
+    refused = field_errors(api.patch(f"{SERVICES}things/", {"model": vehicles.pk}, format="json"))
+    assert "no label anything" in refused["labels"][0]
+    assert inference_service_get(name="things").model == detector
+
+
+def test_a_label_with_a_comma_is_refused_whatever_the_model(api, vehicles, faces):
+    for model in (vehicles.pk, faces["model"]):
+        message = field_errors(api.post(SERVICES, {**faces, "model": model, "labels": ["car,bus"]}, format="json"))
+        assert "comma" in message["labels"][0]
+
+
+def test_the_actions_and_the_admin_refuse_what_the_api_refuses(admin_client, vehicles):
+    from django.core.exceptions import ValidationError
+
+    for labels, words in ((["car,bus"], "comma"), (["lorry"], "no label lorry"), (["car", "car"], "once")):
+        with pytest.raises(ValidationError, match=words):
+            make("cars", "car", vehicles, labels=labels)
+    assert not InferenceService.objects.exists()
+
+    fields = {"name": "cars", "queue": "car", "model": vehicles.pk, "device": "CPU", "infer_requests": 0,
+              "enabled": "on"}
+    refused = admin_client.post(f"{CHANGELIST}add/", {**fields, "labels": '["lorry"]'})
+    assert refused.status_code == 200 and "no label lorry" in refused.content.decode()
+    assert admin_client.post(f"{CHANGELIST}add/", {**fields, "labels": '["car", "bus"]'}).status_code == 302
+    assert inference_service_get(name="cars").labels == ["car", "bus"]
+    listing = admin_client.get(CHANGELIST).content.decode()
+    assert "car, bus" in listing
+
+
+def test_the_schema_says_labels_are_a_list_of_names(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    labels = schema["components"]["schemas"]["InferenceService"]["properties"]["labels"]
+    assert labels["type"] == "array" and labels["items"]["type"] == "string" and labels["maxItems"] == 100
+    assert "default selection" in labels["description"]
