@@ -70,12 +70,16 @@ def _queue_validation(model: InferenceModel) -> None:
 def model_create(
     *, name: str, file: File, weights: File | None = None, version: str = "1", task: str = "detection",
     labels: Sequence[str] = (), precision: str = InferenceModel.Precision.FP32,
-    output_family: str = AUTO_FAMILY,
+    output_family: str = AUTO_FAMILY, derived_from: InferenceModel | None = None, calibration: dict | None = None,
+    queue_validation: bool = True,
 ) -> InferenceModel:
-    """Store an uploaded model (``file``, plus ``weights`` for IR) and queue its validation."""
+    """Store an uploaded model (``file``, plus ``weights`` for IR) and queue its validation. A model made from
+    another (quantization) names it in ``derived_from`` with its ``calibration``; its maker, which validates
+    it in-process, passes ``queue_validation=False``."""
     model = InferenceModel(
         name=name, version=version, task=task, labels=list(labels), precision=precision,
         output_family=output_family, framework=FRAMEWORK_BY_SUFFIX[Path(file.name).suffix.lower()],
+        derived_from=derived_from, calibration=calibration,
     )
     try:
         model.file_sha256 = _save(model.file, file, Path(file.name).name)
@@ -84,7 +88,8 @@ def model_create(
             model.weights_sha256 = _save(model.weights, weights, f"{Path(model.file.name).stem}.bin")
         with transaction.atomic():
             save_validated(model)
-            _queue_validation(model)
+            if queue_validation:
+                _queue_validation(model)
     except BaseException as exc:
         _delete_files([f.name for f in (model.file, model.weights) if f])
         if isinstance(exc, IntegrityError):  # the same name and version, uploaded at the same moment
@@ -116,6 +121,15 @@ def model_queue_validation(*, model: InferenceModel) -> InferenceModel:
         model.status_message = ""
         model.save(update_fields=["status", "status_message", "updated"])
         _queue_validation(model)
+    return model
+
+
+def model_record_comparison(*, model: InferenceModel, speedup: float, agreement: dict) -> InferenceModel:
+    """Store how a derived model measured against its parent (see the fields' help). Only these columns are
+    written, so a status a validation wrote meanwhile stays."""
+    model.speedup = speedup
+    model.agreement = agreement
+    model.save(update_fields=["speedup", "agreement", "updated"])
     return model
 
 

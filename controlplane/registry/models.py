@@ -56,6 +56,27 @@ class InferenceModel(models.Model):
     status_message = models.TextField(blank=True)
     measured_fps = models.FloatField(null=True, blank=True, help_text="Throughput measured on this machine's CPU.")
     validated_at = models.DateTimeField(null=True, blank=True)
+    # A model made from another one (INT8 quantization): what it came from, what it was calibrated on, and
+    # how it measured against its parent before anyone switches to it. Written by the job that made it.
+    derived_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="derived",
+        help_text="The model this one was made from (INT8 quantization of it); null for uploads and built-ins.",
+    )
+    calibration = models.JSONField(
+        null=True, blank=True,
+        help_text='What a quantized model was calibrated on: {"source": "stream:<name>" or "images", "frames": n}.',
+    )
+    speedup = models.FloatField(
+        null=True, blank=True,
+        help_text="Throughput of this model over its parent's, both measured on this machine in the same run "
+        "with the same settings (1.6 = 1.6x faster); null until measured.",
+    )
+    agreement = models.JSONField(
+        null=True, blank=True,
+        help_text="How far this model's detections agree with its parent's on frames held out from calibration "
+        "(matched by label and IoU >= 0.5, the parent as the reference): precision, recall, f1, "
+        "mean_score_shift, frames, fp32_fps, int8_fps; null until measured.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

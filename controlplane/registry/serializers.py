@@ -67,23 +67,64 @@ def _size_problem(upload) -> str | None:
     return None
 
 
+class CalibrationSerializer(serializers.Serializer):
+    """What a quantized model was calibrated on."""
+
+    source = serializers.CharField(help_text='"stream:<name>" (frames from that stream\'s results) or "images" (uploaded).')
+    frames = serializers.IntegerField(help_text="How many frames the calibration used.")
+
+
+class AgreementSerializer(serializers.Serializer):
+    """A derived model against its parent on frames held out from calibration, both run on this machine in the
+    same run with the same settings. Detections are matched by label and IoU >= 0.5, the parent's taken as
+    the reference."""
+
+    precision = serializers.FloatField(help_text="Share of this model's detections that match one of the parent's, 0..1.")
+    recall = serializers.FloatField(help_text="Share of the parent's detections this model finds too, 0..1.")
+    f1 = serializers.FloatField(help_text="Harmonic mean of precision and recall, 0..1.")
+    mean_score_shift = serializers.FloatField(
+        help_text="Mean of (this model's score - the parent's) over matched detections; negative: less confident."
+    )
+    frames = serializers.IntegerField(help_text="Held-out frames compared.")
+    fp32_fps = serializers.FloatField(help_text="The parent's throughput in that run, frames per second.")
+    int8_fps = serializers.FloatField(help_text="This model's throughput in that run, frames per second.")
+
+
 class InferenceModelSerializer(serializers.ModelSerializer):
-    """A model as the API shows it; name, version, task, labels, precision and output_family are editable."""
+    """A model as the API shows it; name, version, task, labels, precision and output_family are editable.
+    A quantized model also says what it was made from and how it measured against it (read-only)."""
 
     labels = LabelsField(required=False)
     file = serializers.FileField(read_only=True, use_url=False)
     weights = serializers.FileField(read_only=True, use_url=False)
+    derived_from = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="Id of the model this one was made from (INT8 quantization of it); null for uploads and built-ins.",
+    )
+    calibration = CalibrationSerializer(
+        read_only=True, allow_null=True, help_text="What a quantized model was calibrated on; null for others."
+    )
+    speedup = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="This model's throughput over its parent's, both measured on this machine in the same run with "
+        "the same settings: 1.6 means 1.6x faster. Null unless it was derived and measured.",
+    )
+    agreement = AgreementSerializer(
+        read_only=True, allow_null=True,
+        help_text="How well this model's detections agree with its parent's on frames held out from calibration. "
+        "Null unless it was derived and measured.",
+    )
 
     class Meta:
         model = InferenceModel
         fields = [
             "id", "name", "version", "task", "labels", "framework", "precision", "output_family", "builtin",
             "file", "file_sha256", "weights", "weights_sha256", "input_shape", "status", "status_message",
-            "measured_fps", "validated_at", "created", "updated",
+            "measured_fps", "derived_from", "calibration", "speedup", "agreement", "validated_at", "created", "updated",
         ]
         read_only_fields = [
             "framework", "builtin", "file_sha256", "weights_sha256", "input_shape", "status", "status_message",
-            "measured_fps", "validated_at", "created", "updated",
+            "measured_fps", "derived_from", "calibration", "speedup", "agreement", "validated_at", "created", "updated",
         ]
         validators = []  # name + version uniqueness is checked in validate(), with the field named
 
