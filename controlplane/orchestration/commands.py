@@ -17,6 +17,8 @@ def worker_args(pool: WorkerPool, model_args: list[str]) -> list[str]:
     args += ["--device", pool.device, "--requests", str(pool.infer_requests)]
     if pool.threshold is not None:
         args += ["--threshold", str(pool.threshold)]
+    if pool.keep_labels:  # none: the worker reports the model's default selection
+        args += ["--keep-labels", ",".join(pool.keep_labels)]
     return args
 
 

@@ -60,6 +60,7 @@ def worker_pool(service: InferenceService) -> WorkerPool:
         device=service.device,
         infer_requests=service.infer_requests,
         threshold=service.threshold,
+        keep_labels=tuple(service.labels or ()),
         autoscale=None if policy is None else Autoscale(
             min_replicas=policy.min_replicas, max_replicas=policy.max_replicas, metric=policy.metric,
             target_value=policy.target_value, scale_up_window_seconds=policy.scale_up_window_seconds,

@@ -50,6 +50,7 @@ class WorkerPool:
     device: str = "CPU"
     infer_requests: int = 0
     threshold: float | None = None
+    keep_labels: tuple[str, ...] = ()  # the labels the workers report; empty: the model's default selection
     autoscale: Autoscale | None = None  # None: one replica, no autoscaling
     kind: str = field(default=WORKER, init=False)
 
@@ -89,6 +90,8 @@ def spec_hash(unit: Unit) -> str:
     policy is in it, so scaling and policy edits never restart a worker."""
     spec = spec_of(unit)
     spec.pop("autoscale", None)  # the policy steers the autoscaler (or the HPA), not the processes
+    if not spec.get("keep_labels", True):  # no flag, as before there were labels: running pools keep their hash
+        del spec["keep_labels"]
     encoded = json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 
@@ -99,5 +102,6 @@ def unit_from_spec(spec: dict) -> Unit:
     if "service" in spec:
         model = ModelRef(**{**spec["model"], "labels": tuple(spec["model"].get("labels", ()))})
         autoscale = Autoscale(**spec["autoscale"]) if spec.get("autoscale") else None
-        return WorkerPool(**{**spec, "model": model, "autoscale": autoscale})
+        keep_labels = tuple(spec.get("keep_labels", ()))
+        return WorkerPool(**{**spec, "model": model, "keep_labels": keep_labels, "autoscale": autoscale})
     return Producer(**{**spec, "queues": tuple(spec["queues"])})

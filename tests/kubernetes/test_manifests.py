@@ -117,6 +117,19 @@ def test_an_uploaded_model_is_downloaded_from_the_control_plane_with_its_checksu
                          "--model-sha256", "c" * 64]
 
 
+def test_a_label_selection_is_one_comma_separated_flag_and_changes_the_spec_hash():
+    cars = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:vehicles"),
+                      keep_labels=("car", "bus", "truck"))
+    deployment = by_kind(cars)["Deployment"]
+    assert container(deployment)["args"] == [
+        "--queue", "people", "--model", "builtin:vehicles", "--format", "auto", "--device", "CPU", "--requests", "0",
+        "--keep-labels", "car,bus,truck",
+    ]
+    assert "--keep-labels" not in container(by_kind(PEOPLE)["Deployment"])["args"]  # the model's default selection
+    annotation = deployment["metadata"]["annotations"]["elastic-inference.io/spec-hash"]
+    assert annotation == spec_hash(cars) != spec_hash(WorkerPool(service="people", queue="people", model=cars.model))
+
+
 @pytest.mark.parametrize("api_version", manifests.HPA_VERSIONS)
 def test_the_hpa_body_is_the_same_for_v2_and_v2beta2(api_version):
     hpa = by_kind(SCALED, api_version)["HorizontalPodAutoscaler"]

@@ -90,6 +90,21 @@ def test_an_unchanged_unit_needs_no_write_and_a_change_updates_only_its_object()
         ("HorizontalPodAutoscaler", True)]
 
 
+def test_a_label_selection_changes_the_pod_template_so_the_deployment_rolls_its_pods():
+    live = served(manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION))
+    cars = WorkerPool(service="people", queue="people", model=SCALED.model, autoscale=SCALED.autoscale,
+                      keep_labels=("car", "bus"))
+    plan = changes(live, manifests.unit_objects(cars, POD_CONFIG, HPA_VERSION))
+    assert [body["kind"] for body, _ in plan.apply] == ["Deployment"]
+    (deployment, _), = plan.apply
+    (worker,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert worker["args"][-2:] == ["--keep-labels", "car,bus"]  # a new pod template: a rolling update
+
+    back = changes(served(manifests.unit_objects(cars, POD_CONFIG, HPA_VERSION)),
+                   manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION))
+    assert [body["kind"] for body, _ in back.apply] == ["Deployment"], "back to the model's default selection"
+
+
 def test_a_missing_object_is_created_and_one_the_unit_no_longer_has_is_deleted():
     bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
     live = served(bodies)

@@ -3,8 +3,10 @@ dead one comes back, what a spec change, a policy or the autoscaler replaces, an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from controlplane.orchestration.supervisor.pools import HEALTHY_UPTIME, Pools
-from controlplane.orchestration.units import Autoscale, ModelRef, Producer, WorkerPool
+from controlplane.orchestration.units import Autoscale, ModelRef, Producer, WorkerPool, spec_hash
 from tests.controlplane.orchestration.fake_processes import FakeStarts
 
 PEOPLE = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"))
@@ -88,6 +90,15 @@ def test_a_spec_change_replaces_the_processes():
     for process in old:
         process.exit(-15)
     assert pools.reap() and pools.stopping == []
+
+
+def test_a_new_label_selection_replaces_the_processes_and_the_new_ones_get_it():
+    starts = FakeStarts()
+    pools = running(starts, Pools(starts, grace=30), {"worker/people": (spec_hash(PEOPLE), PEOPLE)})
+    (old,) = starts.started
+    cars = replace(PEOPLE, keep_labels=("person", "bicycle"))
+    running(starts, pools, {"worker/people": (spec_hash(cars), cars)}, now=5.0)
+    assert old.grace == 30 and [process.unit.keep_labels for process in starts.started] == [(), ("person", "bicycle")]
 
 
 def test_without_the_reconciled_mark_nothing_is_stopped():

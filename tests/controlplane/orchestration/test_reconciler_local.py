@@ -186,6 +186,40 @@ def test_spec_hash_ignores_the_policy(fleet):
     assert spec_hash(worker_pool(service)) != before
 
 
+def test_a_label_selection_reaches_the_workers_argv_and_a_change_restarts_the_pool(fleet, local_backend, r, settings):
+    from controlplane.orchestration.commands import worker_argv
+
+    service, _, _ = fleet
+    reconcile(backend=local_backend)
+    default_hash, spec = units(r)["worker/people"]
+    argv = worker_argv(unit_from_spec(spec), 0, python="python", media_root=settings.MEDIA_ROOT, redis_url="redis://r")
+    assert "--keep-labels" not in argv  # no selection: the model's default, and no flag
+
+    inference_service_update(service=service, labels=["person"])
+    assert reconcile(backend=local_backend).actions == ["updated worker/people"]
+    chosen_hash, spec = units(r)["worker/people"]
+    assert chosen_hash != default_hash, "a new spec: the supervisor replaces the pool's processes"
+    pool = unit_from_spec(spec)
+    assert pool.keep_labels == ("person",)
+    argv = worker_argv(pool, 0, python="python", media_root=settings.MEDIA_ROOT, redis_url="redis://r")
+    assert argv[argv.index("--keep-labels") + 1] == "person"
+    assert reconcile(backend=local_backend).actions == []
+
+    inference_service_update(service=service, labels=[])
+    assert reconcile(backend=local_backend).actions == ["updated worker/people"]
+    assert units(r)["worker/people"][0] == default_hash
+
+
+def test_an_empty_label_selection_keeps_the_hash_pools_had_before_labels_existed():
+    """So upgrading the control plane restarts no worker that has no labels chosen."""
+    from controlplane.orchestration.units import ModelRef, WorkerPool
+
+    people = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people"))
+    assert spec_hash(people) == "395e9348c60da9be"  # as computed before WorkerPool had keep_labels
+    assert spec_hash(WorkerPool(service="people", queue="people", model=people.model, keep_labels=("person",))) != (
+        spec_hash(people))
+
+
 def test_the_command_prints_what_it_did_then_nothing_to_do(fleet, r, capsys):
     call_command("reconcile")
     out = capsys.readouterr().out

@@ -13,7 +13,7 @@ from controlplane.orchestration.units import Autoscale, ModelRef, Producer, Work
 from inference_worker import protocol
 
 POOL = WorkerPool(service="people", queue="people", model=ModelRef(builtin="builtin:people", labels=("person",)),
-                  autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 60))
+                  keep_labels=("person",), autoscale=Autoscale(1, 3, "scale_ratio", 1.0, 0, 60))
 STREET = Producer(stream="street", source_kind="file", source="/videos/street.mp4", queues=("people", "faces"), fps=10)
 
 
@@ -35,6 +35,13 @@ def test_units_read_back_as_the_local_backend_wrote_them_and_the_mark_says_if_th
     assert json.loads(r.get(local_store.SUPERVISOR)) == json.loads(store.identity), "each read refreshes the claim"
     r.set(local_store.RECONCILED, 1)
     assert store.read().complete
+
+
+def test_a_unit_written_before_label_selections_existed_reads_as_the_models_default_selection(r):
+    spec = spec_of(POOL)
+    del spec["keep_labels"]  # what an older control plane wrote
+    r.hset(local_store.UNITS, "worker/people", local_store.encode_unit("old", spec))
+    assert SupervisorStore(r).read().units["worker/people"][1].keep_labels == ()
 
 
 def test_producing_lists_the_streams_whose_producer_beats(r):
