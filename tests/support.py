@@ -25,6 +25,24 @@ def sample_image(name: str) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, 2::-1])
 
 
+def vtest_jpegs(count: int, *, every: int = 1) -> list[bytes]:
+    """JPEGs of every ``every``-th frame of the street video, from its start: real frames for real models."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(VTEST))
+    jpegs = []
+    try:
+        for index in range(count * every):
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index % every == 0:
+                jpegs.append(jpeg_of(frame))
+    finally:
+        capture.release()
+    return jpegs
+
+
 def jpeg_of(image: np.ndarray, quality: int = 85) -> bytes:
     return simplejpeg.encode_jpeg(image, quality=quality, colorspace="BGR")
 
