@@ -1,5 +1,5 @@
 """The dashboard in headless Chromium against the whole running system: log in, register a stream and
-watch its boxes drawn, change a scaling policy, upload a model that validates and a corrupt one,
+watch its boxes drawn, change a scaling policy and a service's labels, upload a model that validates and a corrupt one,
 read-only viewers, and a server restart the page lives through. Selectors are the UI contract's ``data-testid``s.
 """
 
@@ -135,6 +135,34 @@ def test_a_policy_changed_on_the_services_page_reaches_the_api(page, system, scr
         system.api("PATCH", f"/api/policies/{POLICY}/", {k: before[k] for k in ("max_replicas", "target_value")})
 
 
+def test_labels_edited_on_the_services_page_reach_the_api_and_an_unknown_one_is_explained(page, system, console,
+                                                                                       screenshot):
+    console.expect(r"status of 400")  # the browser's line for the refused save
+    models = system.api("GET", "/api/models/?page_size=200")["results"]
+    vehicles = next(model for model in models if model["builtin"] == "builtin:vehicles")
+    # disabled: no worker starts or restarts, so the running fleet the other tests use is left alone
+    system.api("POST", "/api/services/", {"name": "cars", "queue": "car", "model": vehicles["id"], "enabled": False})
+    try:
+        log_in(page, "operator", PASSWORDS["operator"])
+        page.get_by_test_id("nav-services").click()
+        row = page.locator('[data-testid=service-row][data-service="cars"]')
+        expect(row.get_by_test_id("service-labels")).to_have_text("model default")
+        row.get_by_test_id("labels-input").fill("car, lorry")
+        row.get_by_test_id("labels-save").click()
+        expect(row.locator(".field-error[data-field=labels]")).to_contain_text("has no label lorry")
+        assert system.api("GET", "/api/services/cars/")["labels"] == []
+
+        row.get_by_test_id("labels-input").fill("car, bus")
+        row.get_by_test_id("labels-save").click()
+        expect(row.get_by_test_id("labels-saved")).to_be_visible()
+        expect(row.get_by_test_id("service-labels")).to_have_text("car, bus")
+        expect(row.get_by_test_id("form-error")).to_have_count(0)
+        assert system.api("GET", "/api/services/cars/")["labels"] == ["car", "bus"]
+        screenshot("labels")
+    finally:
+        system.api("DELETE", "/api/services/cars/")
+
+
 def test_a_corrupt_model_upload_ends_failed_with_the_reason(page, screenshot):
     log_in(page, "operator", PASSWORDS["operator"])
     page.get_by_test_id("nav-models").click()
@@ -187,7 +215,7 @@ def test_a_viewer_is_told_it_is_read_only_and_has_no_write_controls(page, system
     pages = {  # page -> a row that shows it has rendered, and the write controls it must not offer
         "streams": ('[data-testid=stream-row][data-stream="door"]', ["stream-submit"]),
         "services": (f'[data-testid=service-row][data-service="{SERVICE}"]',
-                     ["policy-save", "service-enable", "service-disable"]),
+                     ["policy-save", "service-enable", "service-disable", "labels-save"]),
         "models": ('[data-testid=model-row][data-model="people:1"]', ["model-submit"]),
     }
     offered = {}  # page -> write controls a viewer could use there

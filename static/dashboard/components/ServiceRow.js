@@ -1,11 +1,12 @@
 // One inference service: status, replicas, a chart of its last 10 minutes, its latest scaling events,
-// enable/disable, and its scaling policy.
-import { computed, ref } from "vue";
+// enable/disable, the labels its workers report, and its scaling policy.
+import { computed, ref, watch } from "vue";
 import { api, apiList } from "../core/api.js";
-import { clockTime, fixed } from "../core/format.js";
+import { clockTime, fixed, splitList } from "../core/format.js";
 import { usePoll } from "../core/poll.js";
 import { useSending } from "../core/sending.js";
 import { can } from "../core/session.js";
+import { FieldError, FormErrors } from "./FormErrors.js";
 import LineChart from "./LineChart.js";
 import PolicyForm from "./PolicyForm.js";
 import StatusBadge from "./StatusBadge.js";
@@ -17,10 +18,12 @@ const SERIES = [
   { key: "scale_ratio", label: "Scale ratio", colour: "#16a34a", axis: "right" },
   { key: "replicas", label: "Replicas", colour: "#6b7280", axis: "right", dashed: true },
 ];
+const LABELS = { labels: "Labels" };
+const joined = (labels) => (labels || []).join(", ");
 
 export default {
   name: "ServiceRow",
-  components: { LineChart, PolicyForm, StatusBadge },
+  components: { FieldError, FormErrors, LineChart, PolicyForm, StatusBadge },
   props: {
     service: { type: Object, required: true },
     sharedWith: { type: Array, default: () => [] },
@@ -55,8 +58,29 @@ export default {
       emit("changed", await api(`${path}/`, { method: "PATCH", body: { enabled } }));
     });
 
+    // The labels as typed; the polled row replaces them only while the user has not started editing.
+    const labelsText = ref(joined(props.service.labels));
+    const labelsEdited = ref(false);
+    const labelsSaved = ref(false);
+    watch(() => joined(props.service.labels), (text) => {
+      if (!labelsEdited.value) labelsText.value = text;
+    });
+    function editLabels() {
+      labelsEdited.value = true;
+      labelsSaved.value = false;
+    }
+    const { busy: labelsBusy, error: labelsError, send: saveLabels } = useSending(async () => {
+      const updated = await api(`${path}/`, { method: "PATCH", body: { labels: splitList(labelsText.value) } });
+      labelsEdited.value = false;
+      labelsText.value = joined(updated.labels);
+      labelsSaved.value = true;
+      emit("changed", updated);
+    });
+
     return {
       history, now, events, series, summary, busy, actionError, setEnabled, clockTime, fixed, HISTORY_MINUTES,
+      labelsText, labelsSaved, labelsBusy, labelsError, saveLabels, editLabels, LABELS,
+      labelsShown: computed(() => joined(props.service.labels) || "model default"),
       historyError: historyPoll.error, eventsError: eventsPoll.error,
       canToggle: computed(() => can("services", "change")),
       canEditPolicy: computed(() => can("policies", "change")),
@@ -70,7 +94,8 @@ export default {
         <span class="replicas" title="Ready / desired replicas">
           <span data-testid="replicas">{{ service.replicas_ready ?? 0 }}/{{ service.replicas_desired ?? 0 }}</span> ready
         </span>
-        <span class="muted">queue {{ service.queue }} · {{ service.model_label }} · {{ service.device }}</span>
+        <span class="muted">queue {{ service.queue }} · {{ service.model_label }} · {{ service.device }}
+          · labels <span data-testid="service-labels">{{ labelsShown }}</span></span>
         <span class="spacer"></span>
         <template v-if="canToggle">
           <button v-if="service.enabled" type="button" data-testid="service-disable" :disabled="busy" @click="setEnabled(false)">Disable</button>
@@ -106,9 +131,28 @@ export default {
           </ol>
           <p v-else class="muted">No scaling yet.</p>
         </section>
-        <PolicyForm v-if="service.scaling_policy" :name="service.scaling_policy" :service="service.name"
-                    :shared-with="sharedWith" :editable="canEditPolicy" />
-        <p v-else class="muted">No scaling policy: this pool is not autoscaled.</p>
+        <div class="service-settings">
+          <form v-if="canToggle" class="labels-form" data-testid="labels-form" novalidate
+                @submit.prevent="saveLabels" @input="editLabels">
+            <FormErrors :error="labelsError" :labels="LABELS" />
+            <fieldset :disabled="labelsBusy">
+              <legend class="visually-hidden">Labels of {{ service.name }}</legend>
+              <div class="field"><label :for="'labels-' + service.name">{{ LABELS.labels }}</label>
+                <input :id="'labels-' + service.name" v-model="labelsText" autocomplete="off" placeholder="model default"
+                       data-testid="labels-input" :aria-describedby="'labels-hint-' + service.name">
+                <small :id="'labels-hint-' + service.name">Comma-separated names from the model's label table, e.g.
+                  car, bus; empty reports the model's default selection.</small>
+                <FieldError :error="labelsError" field="labels" /></div>
+              <div class="actions">
+                <button type="submit" data-testid="labels-save">Save labels</button>
+                <span v-if="labelsSaved" class="saved" data-testid="labels-saved" role="status">Saved.</span>
+              </div>
+            </fieldset>
+          </form>
+          <PolicyForm v-if="service.scaling_policy" :name="service.scaling_policy" :service="service.name"
+                      :shared-with="sharedWith" :editable="canEditPolicy" />
+          <p v-else class="muted">No scaling policy: this pool is not autoscaled.</p>
+        </div>
       </div>
     </article>`,
 };
