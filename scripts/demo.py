@@ -3,7 +3,7 @@ harness the tests use.
 
 Redis, the control plane (Daphne: API, admin, websockets), the relay, Celery (worker and beat: model
 validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
-looping a street video into the people and face queues, and a worker pool per service that grows and
+looping a street video into the people, face and car queues, and a worker pool per service that grows and
 shrinks with the load. Then a live line per second with each worker's figures. Ctrl-C stops everything
 cleanly, clients before Redis. A Redis of the demo's own that exits is started again, with backoff, and the
 rest rides the outage out as it would with an external Redis.
@@ -122,7 +122,7 @@ def main() -> int:
         wait_until(lambda: http_ok(f"{base}/api/schema/"), 60, "the control plane")
         print(
             f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, Celery (worker + beat) and the supervisor,\n"
-            f"  which runs the stream 'street' ({clip.name}) into the queues people and face and a worker pool per queue\n"
+            f"  which runs the stream 'street' ({clip.name}) into the queues people, face and car and a worker pool per queue\n"
             f"  dashboard {base}/          log in as {ADMIN_USER} / {password}   (admin {base}/admin/)\n"
             f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"
             f"  live      {control_plane.ws_url('/ws/streams/street/')}   metrics {base}/metrics\n"
