@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "controlplane.scaling",
     "controlplane.registry",
     "controlplane.inference",
+    "controlplane.quantization",
     "controlplane.streams",
     "controlplane.realtime",
     "controlplane.telemetry",
@@ -165,7 +166,18 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "controlplane.orchestration.tasks.reconcile_fleet", "schedule": EI_RECONCILE_INTERVAL},
     # the dashboard's charts: one sample of every service's figures per 5 s slot; a late one is pointless
     "sample-fleet": {"task": "controlplane.telemetry.tasks.sample_fleet", "schedule": 5.0, "options": {"expires": 5}},
+    # quantization jobs whose worker died end failed ("interrupted") instead of running forever
+    "quantization-interrupted": {
+        "task": "controlplane.quantization.tasks.fail_interrupted_jobs", "schedule": 60.0, "options": {"expires": 60},
+    },
 }
+
+# Quantization jobs: a stream that gives no new result for this long fails the job (is a service running?);
+# a running job not heard from for this long (its Celery worker died) is marked failed, interrupted.
+EI_QUANTIZATION_IDLE_SECONDS = env.float("EI_QUANTIZATION_IDLE_SECONDS", default=60.0)
+EI_QUANTIZATION_STALE_SECONDS = env.float("EI_QUANTIZATION_STALE_SECONDS", default=120.0)
+# Seconds each model (FP32 parent, INT8 child) is timed for when a job measures them side by side.
+EI_QUANTIZATION_MEASURE_SECONDS = env.float("EI_QUANTIZATION_MEASURE_SECONDS", default=4.0)
 
 # Anyone who can reach the server may watch streams read-only when this is on.
 EI_ANONYMOUS_READ = env.bool("EI_ANONYMOUS_READ", default=False)
@@ -212,6 +224,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "FleetStatusEnum": "controlplane.core.status.FleetStatus",
         "ModelStatusEnum": "controlplane.registry.models.InferenceModel.Status",
+        "QuantizationStateEnum": "controlplane.quantization.models.QuantizationJob.State",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

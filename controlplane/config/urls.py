@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("controlplane.streams.urls")),
     path("api/", include("controlplane.registry.urls")),
+    path("api/", include("controlplane.quantization.urls")),
     path("api/", include("controlplane.inference.urls")),
     path("api/", include("controlplane.scaling.urls")),
     path("api/", include("controlplane.telemetry.urls")),

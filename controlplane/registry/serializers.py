@@ -83,7 +83,9 @@ class AgreementSerializer(serializers.Serializer):
     recall = serializers.FloatField(help_text="Share of the parent's detections this model finds too, 0..1.")
     f1 = serializers.FloatField(help_text="Harmonic mean of precision and recall, 0..1.")
     mean_score_shift = serializers.FloatField(
-        help_text="Mean of (this model's score - the parent's) over matched detections; negative: less confident."
+        allow_null=True,
+        help_text="Mean of (this model's score - the parent's) over matched detections; negative: less confident. "
+        "Null when no detection matched.",
     )
     frames = serializers.IntegerField(help_text="Held-out frames compared.")
     fp32_fps = serializers.FloatField(help_text="The parent's throughput in that run, frames per second.")
@@ -101,16 +103,15 @@ class InferenceModelSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True,
         help_text="Id of the model this one was made from (INT8 quantization of it); null for uploads and built-ins.",
     )
-    calibration = CalibrationSerializer(
-        read_only=True, allow_null=True, help_text="What a quantized model was calibrated on; null for others."
+    calibration = serializers.SerializerMethodField(
+        help_text="What a quantized model was calibrated on; null for others."
     )
     speedup = serializers.FloatField(
         read_only=True, allow_null=True,
         help_text="This model's throughput over its parent's, both measured on this machine in the same run with "
         "the same settings: 1.6 means 1.6x faster. Null unless it was derived and measured.",
     )
-    agreement = AgreementSerializer(
-        read_only=True, allow_null=True,
+    agreement = serializers.SerializerMethodField(
         help_text="How well this model's detections agree with its parent's on frames held out from calibration. "
         "Null unless it was derived and measured.",
     )
@@ -127,6 +128,14 @@ class InferenceModelSerializer(serializers.ModelSerializer):
             "measured_fps", "derived_from", "calibration", "speedup", "agreement", "validated_at", "created", "updated",
         ]
         validators = []  # name + version uniqueness is checked in validate(), with the field named
+
+    @extend_schema_field(CalibrationSerializer(allow_null=True))
+    def get_calibration(self, model) -> dict | None:
+        return model.calibration
+
+    @extend_schema_field(AgreementSerializer(allow_null=True))
+    def get_agreement(self, model) -> dict | None:
+        return model.agreement
 
     def validate(self, attrs):
         for field in ("file", "weights"):

@@ -14,7 +14,7 @@ import inference_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCERS_MAY_USE = {"protocol", "runtime"}
-HEAVY = ("cv2", "openvino", "simplejpeg")
+HEAVY = ("cv2", "openvino", "simplejpeg", "nncf")
 
 
 def test_the_import_contracts_hold():
@@ -36,7 +36,8 @@ def test_the_producers_contract_names_every_other_worker_module():
 
 def test_the_web_and_relay_processes_do_not_load_openvino_or_opencv():
     """What Daphne loads (the ASGI application with every URL route and the admin) and what the relay loads;
-    a model upload is checked without them, its validation imports them in the Celery worker."""
+    a model upload is checked without them, its validation imports them in the Celery worker, as quantization
+    does (NNCF too)."""
     probe = (
         "import os, sys, json\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'controlplane.config.settings')\n"
@@ -45,6 +46,7 @@ def test_the_web_and_relay_processes_do_not_load_openvino_or_opencv():
         "django.urls.get_resolver().url_patterns\n"
         "django.contrib.admin.site.get_urls()\n"
         "import controlplane.realtime.relay, controlplane.registry.tasks, controlplane.registry.uploads\n"
+        "import controlplane.quantization.tasks, controlplane.quantization.actions\n"
         f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
