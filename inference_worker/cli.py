@@ -17,11 +17,16 @@ def _name(value: str) -> str:
     return value
 
 
+def _label_selection(value: str) -> tuple[str, ...]:
+    """Names may hold spaces ("traffic light"), so only commas separate them; empty: (), the model's default."""
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m inference_worker", description="OpenVINO inference worker")
     p.add_argument("--queue", type=_name, default=os.environ.get("EI_QUEUE"), help="frame queue to serve [EI_QUEUE]")
     p.add_argument("--model", default=env("EI_MODEL", ""),
-                   help="builtin:face, builtin:people, a model file (.xml, .onnx, .tflite, .pb) or its http(s) URL [EI_MODEL]")
+                   help="builtin:face, builtin:people, builtin:vehicles, a model file (.xml, .onnx, .tflite, .pb) or its http(s) URL [EI_MODEL]")
     p.add_argument("--model-sha256", default=env("EI_MODEL_SHA256", ""),
                    help="sha256 of the file at a --model URL; the download must match [EI_MODEL_SHA256]")
     p.add_argument("--weights-url", default=env("EI_WEIGHTS_URL", ""),
@@ -31,6 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--format", choices=("auto", *protocol.OUTPUT_FAMILIES), default=env("EI_FORMAT", "auto"),
                    help="output family; auto tells it from the model [EI_FORMAT]")
     p.add_argument("--labels", default=env("EI_LABELS", ""), help="comma-separated label names by class id [EI_LABELS]")
+    p.add_argument("--keep-labels", type=_label_selection, default=env("EI_KEEP_LABELS", ""),
+                   help="comma-separated label names to report, e.g. 'person,traffic light'; empty = the model's "
+                        "default selection (builtin:vehicles: person, bicycle, car, motorcycle, bus, truck; "
+                        "others: all) [EI_KEEP_LABELS]")
     p.add_argument("--device", default=env("EI_DEVICE", "CPU"), help="CPU, GPU or AUTO [EI_DEVICE]")
     p.add_argument("--requests", type=int, default=int(env("EI_REQUESTS", "0")), help="infer requests; 0 = twice what the device suggests [EI_REQUESTS]")
     p.add_argument("--decode-threads", type=int, default=int(env("EI_DECODE_THREADS", "0")), help="JPEG decoding threads; 0 = one per core [EI_DECODE_THREADS]")
@@ -85,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return Engine(
                 loaded, core=core, device=args.device, requests=args.requests,
                 threshold=None if args.threshold == -1 else args.threshold,
-                family=None if args.format == "auto" else args.format, labels=labels, on_result=on_result,
+                family=None if args.format == "auto" else args.format, labels=labels, keep=args.keep_labels,
+                on_result=on_result,
             )
 
         config = WorkerConfig(

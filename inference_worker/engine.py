@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -38,8 +38,10 @@ class Prepared:
     scale_y: float = 1.0
 
 
-def _with_preprocessing(model: ov.Model, spec: decoders.InputSpec) -> tuple[ov.Model, int, int]:
-    """Accept BGR uint8 NHWC images of any size; resize, reorder and normalise inside the model."""
+def with_preprocessing(model: ov.Model, spec: decoders.InputSpec) -> tuple[ov.Model, int, int]:
+    """A copy of ``model`` that accepts BGR uint8 NHWC images of any size; resize, reorder and normalise
+    inside the model. A copy, because PrePostProcessor rewrites the model it is given, which must stay
+    usable for a second engine (a restarted worker, or a quantizer that compares two)."""
     if len(model.inputs) != 1:
         raise ModelError(f"expected one image input, the model has {len(model.inputs)}")
     try:
@@ -47,7 +49,7 @@ def _with_preprocessing(model: ov.Model, spec: decoders.InputSpec) -> tuple[ov.M
         height, width = input_size(model)
     except ValueError as exc:
         raise ModelError(str(exc)) from None
-    ppp = PrePostProcessor(model)
+    ppp = PrePostProcessor(model.clone())
     port = ppp.input()
     port.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
         ColorFormat.BGR
@@ -83,6 +85,7 @@ class Engine:
         threshold: float | None = None,
         family: str | None = None,
         labels: Sequence[str] = (),
+        keep: Collection[str] | None = None,
         on_result: Callable[[object, list[dict], float], None],
     ):
         self.family = family or loaded.family or decoders.detect_family(loaded.model)
@@ -91,11 +94,12 @@ class Engine:
         self.threshold = threshold if threshold is not None else (loaded.threshold or DEFAULT_THRESHOLD)
         try:
             self.decode = decoders.make_decoder(
-                loaded.model, self.family, threshold=self.threshold, labels=tuple(labels) or loaded.labels
+                loaded.model, self.family, threshold=self.threshold, labels=tuple(labels) or loaded.labels,
+                keep=keep or loaded.keep,
             )
         except ValueError as exc:
             raise ModelError(str(exc)) from None
-        model, self.height, self.width = _with_preprocessing(loaded.model, spec)
+        model, self.height, self.width = with_preprocessing(loaded.model, spec)
         self.compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "THROUGHPUT"})
         # Twice the device's optimum: each OpenVINO stream then has a request queued while the host
         # decodes the next frame, which measured 5-10 % more throughput on 2 cores than the optimum alone.

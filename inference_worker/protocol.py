@@ -48,6 +48,7 @@ OUTPUT_FAMILIES = {
     "tf_od": "TensorFlow Object Detection API",
     "blazeface": "BlazeFace anchors",
     "yolo": "YOLO v8/v11 [1,4+C,N]",
+    "ssd_anchors": "SSD box encodings + anchors (TFLite)",
 }
 
 

@@ -4,12 +4,13 @@
 arrays in the order of ``model.outputs`` (batch 1) and returns ``[{"label", "score", "box"}]``: boxes
 [x0, y0, x1, y1] normalised to the model input (the engine undoes letterboxing), clipped to 0..1, best
 first, score >= threshold. ``labels`` is indexed by the class id the model itself emits: 0-based for
-YOLO and BlazeFace (one class), and with background at 0 for SSD and TF OD (person is id 1).
+YOLO and BlazeFace (one class), and with background at 0 for SSD, TF OD and SSD anchors (person is id 1).
+``keep`` names the labels to report (None: all), a service's label selection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib import import_module
 from types import ModuleType
 
@@ -49,9 +50,13 @@ def input_spec(family: str) -> InputSpec:
     return _family(family).INPUT
 
 
-def make_decoder(model: ov.Model, family: str, *, threshold: float, labels: Sequence[str]) -> Decoder:
+def make_decoder(
+    model: ov.Model, family: str, *, threshold: float, labels: Sequence[str], keep: Collection[str] | None = None
+) -> Decoder:
     """Check the model against the family once, then return a vectorised decoder for its outputs."""
     module = _family(family)
     if not module.fits(model):
         raise ValueError(f"model outputs [{describe(model)}] do not fit family {family!r}, which has {module.EXPECTS}")
-    return module.decoder(model, threshold=threshold, labels=tuple(labels))
+    return module.decoder(
+        model, threshold=threshold, labels=tuple(labels), keep=None if keep is None else frozenset(keep)
+    )

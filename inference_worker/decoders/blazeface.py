@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import openvino as ov
@@ -40,7 +40,9 @@ def fits(model: ov.Model) -> bool:
     )
 
 
-def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Decoder:
+def decoder(
+    model: ov.Model, *, threshold: float, labels: Sequence[str], keep: Collection[str] | None = None
+) -> Decoder:
     """Box centre = anchor + offset / input size, box size = regressed size / input size (no anchor scale)."""
     regressors_at = next(i for i, port in enumerate(model.outputs) if dims(port)[2] == 16)
     logits_at = 1 - regressors_at
@@ -58,7 +60,7 @@ def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Deco
         valid = np.flatnonzero((half > 0).all(axis=1))
         boxes = np.concatenate([centre - half, centre + half], axis=1)[valid]
         scores = scores[candidates[valid]]
-        keep = nms(boxes, scores, IOU_THRESHOLD)
-        return detections(boxes[keep], scores[keep], np.zeros(keep.size, dtype=np.intp), labels)
+        kept = nms(boxes, scores, IOU_THRESHOLD)
+        return detections(boxes[kept], scores[kept], np.zeros(kept.size, dtype=np.intp), labels, keep)
 
     return decode

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,13 +70,13 @@ def input_size(model: ov.Model) -> tuple[int, int]:
 MAX_DETECTIONS = 300  # as Ultralytics' max_det: bounds NMS time when a low threshold lets thousands through
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices that greedy NMS keeps, best first, at most MAX_DETECTIONS; one loop per kept box, not per candidate."""
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, limit: int = MAX_DETECTIONS) -> np.ndarray:
+    """Indices that greedy NMS keeps, best first, at most ``limit``; one loop per kept box, not per candidate."""
     x0, y0, x1, y1 = boxes.T
     areas = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
     order = np.argsort(-scores, kind="stable")
     keep = []
-    while order.size and len(keep) < MAX_DETECTIONS:
+    while order.size and len(keep) < limit:
         best, rest = order[0], order[1:]
         keep.append(best)
         inter_w = np.clip(np.minimum(x1[best], x1[rest]) - np.maximum(x0[best], x0[rest]), 0, None)
@@ -87,17 +87,23 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
     return np.asarray(keep, dtype=np.intp)
 
 
+def label_of(class_id: int, labels: Sequence[str]) -> str:
+    """A class id's name; the id itself when the table is shorter, so every detection has a label."""
+    return labels[class_id] if 0 <= class_id < len(labels) else str(class_id)
+
+
 def detections(
-    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, labels: Sequence[str]
+    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, labels: Sequence[str],
+    keep: Collection[str] | None = None,
 ) -> list[Detection]:
-    """The one result shape of every family: clipped [x0, y0, x1, y1] in 0..1, best score first."""
+    """The one result shape of every family: clipped [x0, y0, x1, y1] in 0..1, best score first, and only the
+    labels in ``keep`` (None: all); the label selection wherever dropping boxes after NMS changes no other box
+    (NMS in the model or per class)."""
     order = np.argsort(-scores, kind="stable")
     clipped = np.clip(boxes[order].astype(np.float64), 0.0, 1.0).round(4).tolist()
+    named = (label_of(class_id, labels) for class_id in class_ids[order].tolist())
     return [
-        {
-            "label": labels[class_id] if 0 <= class_id < len(labels) else str(class_id),
-            "score": round(float(score), 4),
-            "box": box,
-        }
-        for class_id, score, box in zip(class_ids[order].tolist(), scores[order].tolist(), clipped)
+        {"label": label, "score": round(float(score), 4), "box": box}
+        for label, score, box in zip(named, scores[order].tolist(), clipped)
+        if keep is None or label in keep
     ]

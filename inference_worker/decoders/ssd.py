@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import openvino as ov
@@ -20,7 +20,9 @@ def fits(model: ov.Model) -> bool:
     return len(shape) == 4 and shape[3] == 7
 
 
-def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Decoder:
+def decoder(
+    model: ov.Model, *, threshold: float, labels: Sequence[str], keep: Collection[str] | None = None
+) -> Decoder:
     """DetectionOutput has already run NMS; only the list's end marker and the threshold remain."""
 
     def decode(outputs: Sequence[np.ndarray]) -> list[Detection]:
@@ -29,6 +31,6 @@ def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Deco
         if ends.size:
             rows = rows[: ends[0]]
         rows = rows[rows[:, 2] >= threshold]
-        return detections(rows[:, 3:7], rows[:, 2], rows[:, 1].astype(np.intp), labels)
+        return detections(rows[:, 3:7], rows[:, 2], rows[:, 1].astype(np.intp), labels, keep)
 
     return decode

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import openvino as ov
@@ -23,7 +23,9 @@ def fits(model: ov.Model) -> bool:
     return all(name in _indices(model) for name in _REQUIRED)
 
 
-def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Decoder:
+def decoder(
+    model: ov.Model, *, threshold: float, labels: Sequence[str], keep: Collection[str] | None = None
+) -> Decoder:
     """Boxes come as (ymin, xmin, ymax, xmax); class ids are the model's own (1-based, 0 is background)."""
     index = _indices(model)
     boxes_at, scores_at, classes_at = (index[name] for name in _REQUIRED)
@@ -32,9 +34,9 @@ def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Deco
     def decode(outputs: Sequence[np.ndarray]) -> list[Detection]:
         count = None if count_at is None else int(outputs[count_at].reshape(-1)[0])
         scores = outputs[scores_at].reshape(-1)[:count]
-        keep = np.flatnonzero(scores >= threshold)
-        boxes = outputs[boxes_at].reshape(-1, 4)[keep][:, [1, 0, 3, 2]]
-        class_ids = outputs[classes_at].reshape(-1)[keep].astype(np.intp)
-        return detections(boxes, scores[keep], class_ids, labels)
+        passing = np.flatnonzero(scores >= threshold)
+        boxes = outputs[boxes_at].reshape(-1, 4)[passing][:, [1, 0, 3, 2]]
+        class_ids = outputs[classes_at].reshape(-1)[passing].astype(np.intp)
+        return detections(boxes, scores[passing], class_ids, labels, keep)
 
     return decode

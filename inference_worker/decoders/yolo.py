@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import openvino as ov
@@ -22,7 +22,9 @@ def fits(model: ov.Model) -> bool:
     return len(shape) == 3 and shape[1] >= 5 and (shape[2] == -1 or shape[2] > 2 * shape[1])
 
 
-def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Decoder:
+def decoder(
+    model: ov.Model, *, threshold: float, labels: Sequence[str], keep: Collection[str] | None = None
+) -> Decoder:
     """One class per box (the best), then NMS within each class, as Ultralytics does by default."""
     height, width = input_size(model)
     scale = np.array([width, height, width, height], dtype=np.float32)
@@ -37,7 +39,7 @@ def decoder(model: ov.Model, *, threshold: float, labels: Sequence[str]) -> Deco
         scores, class_ids = scores[candidates], class_ids[candidates]
         # Shifting each class into its own region of the plane makes one NMS call act per class.
         shifted = boxes + class_ids[:, None] * (np.abs(boxes).max(initial=0.0) + 1.0)
-        keep = nms(shifted, scores, IOU_THRESHOLD)
-        return detections(boxes[keep], scores[keep], class_ids[keep], labels)
+        kept = nms(shifted, scores, IOU_THRESHOLD)
+        return detections(boxes[kept], scores[kept], class_ids[kept], labels, keep)
 
     return decode

@@ -14,6 +14,7 @@ from skimage import data
 
 from inference_worker import decoders
 from inference_worker.decoders import FAMILIES, detect_family, input_spec, make_decoder
+from inference_worker.model_store import load_model
 from inference_worker.protocol import OUTPUT_FAMILIES
 from tests.inference_worker import synthetic_models
 
@@ -92,12 +93,19 @@ def ssdlite(ssdlite_as_read) -> ov.Model:
     return model
 
 
+@pytest.fixture(scope="module")
+def vehicles(tmp_path_factory) -> ov.Model:
+    """The COCO SSD as model_store reads it: the TFLite graph without its post-processing op (test_vehicles.py)."""
+    return load_model(ov.Core(), "builtin:vehicles", cache_dir=tmp_path_factory.mktemp("cache")).model
+
+
 MODELS_OF_FAMILIES = [
     ("ssd", "ssd"),
     ("yolo", "yolo"),
     ("blazeface_short", "blazeface"),
     ("blazeface_full", "blazeface"),
     ("ssdlite_as_read", "tf_od"),
+    ("vehicles", "ssd_anchors"),
 ]
 
 
@@ -155,6 +163,12 @@ def test_yolo_decodes_known_boxes_and_suppresses_the_duplicate(yolo):
         {"label": "bus", "score": 0.6, "box": [0.5625, 0.5, 0.6875, 0.75]},
         {"label": "car", "score": 0.55, "box": [0.8125, 0.5833, 1.0, 1.0]},
     ]
+
+
+def test_a_label_selection_reports_only_its_labels(yolo):
+    outputs = infer(yolo, np.full((1, 3, 48, 64), WHITE, np.float32), exact=True)
+    decode = make_decoder(yolo, "yolo", threshold=0.5, labels=["car", "bus"], keep=["bus", "tram"])
+    assert [(d["label"], d["score"]) for d in decode(outputs)] == [("bus", 0.7), ("bus", 0.6)]
 
 
 def test_yolo_threshold_semantics(yolo):

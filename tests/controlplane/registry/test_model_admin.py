@@ -26,8 +26,8 @@ def test_validate_again_queues_the_selected_models(admin_client, django_capture_
             CHANGELIST, {"action": "validate_again", "_selected_action": [*InferenceModel.objects.values_list("pk", flat=True)]},
             follow=True,
         )
-    assert "Queued validation of 2 inference models." in page.content.decode()
-    assert len(queued) == 2
+    assert "Queued validation of 3 inference models." in page.content.decode()
+    assert len(queued) == 3
     assert set(InferenceModel.objects.values_list("status", "status_message")) == {("pending", "")}
 
 

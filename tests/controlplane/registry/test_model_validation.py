@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from controlplane.registry.actions import model_create
 from controlplane.registry.models import InferenceModel
 from controlplane.registry.validation import model_validate
+from inference_worker.model_store import BUILTINS
 from tests.controlplane.registry.model_support import stored_files
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +27,19 @@ def test_the_built_in_models_are_registered_and_validate_models_makes_them_ready
     assert [(m.name, m.version, m.builtin, m.framework, m.output_family, m.task, m.labels, m.status) for m in builtins] == [
         ("face", "1", "builtin:face", "tflite", "blazeface", "face", ["face"], "pending"),
         ("people", "1", "builtin:people", "tf", "tf_od", "people", ["background", "person"], "pending"),
+        ("vehicles", "1", "builtin:vehicles", "tflite", "ssd_anchors", "vehicles", list(BUILTINS["builtin:vehicles"].labels),
+         "pending"),
     ]
 
     lines = validate_models("--all", capsys=capsys)
-    assert [re.sub(r"[0-9.]+ fps$", "N fps", line) for line in lines] == ["face:1 ready N fps", "people:1 ready N fps"]
-    face, people = InferenceModel.objects.exclude(builtin="").order_by("name")
-    assert (face.status, face.input_shape, people.status, people.input_shape) == (
-        "ready", [1, 128, 128, 3], "ready", [1, 300, 300, 3],
-    )
-    assert face.measured_fps > 0 and people.measured_fps > 0
+    assert [re.sub(r"[0-9.]+ fps$", "N fps", line) for line in lines] == [
+        "face:1 ready N fps", "people:1 ready N fps", "vehicles:1 ready N fps",
+    ]
+    face, people, vehicles = InferenceModel.objects.exclude(builtin="").order_by("name")
+    assert [(m.status, m.input_shape) for m in (face, people, vehicles)] == [
+        ("ready", [1, 128, 128, 3]), ("ready", [1, 300, 300, 3]), ("ready", [1, 300, 300, 3]),
+    ]
+    assert face.measured_fps > 0 and people.measured_fps > 0 and vehicles.measured_fps > 0
     assert f"{face.measured_fps:.1f} fps" in lines[0]
     assert validate_models("--pending", capsys=capsys) == [], "nothing is left pending"
 

@@ -233,7 +233,7 @@ def test_models_are_filtered_by_status_framework_and_task_and_searched_by_name(a
         assert response.status_code == 200, response.content
         return [f"{row['name']}:{row['version']}" for row in response.json()["results"]]
 
-    assert names("framework=tflite") == ["blazeface:1", "face:1"]
+    assert names("framework=tflite") == ["blazeface:1", "face:1", "vehicles:1"]
     assert names("task=people") == ["people:1"]
     assert names("status=pending&search=face") == ["blazeface:1", "face:1"]
     assert names("search=peop") == ["people:1"]
