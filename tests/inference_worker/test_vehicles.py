@@ -12,9 +12,11 @@ import openvino as ov
 import pytest
 import skimage.data
 
+from harness.processes import Proc, wait_until
+from inference_worker import protocol
 from inference_worker.engine import Engine
 from inference_worker.model_store import BUILTINS, LoadedModel, load_model
-from tests.support import VTEST, jpeg_of, sample_image
+from tests.support import VTEST, frame_bytes, jpeg_of, results, sample_image, worker_command
 
 DEFAULT_SELECTION = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
 # vtest.avi frame 0, as ASSETS.md measured it against LiteRT running the original op: [x0, y0, x1, y1].
@@ -121,3 +123,17 @@ def test_the_sample_pictures(core, vehicles):
     assert [d["label"] for d in found[0]] == ["motorcycle"] and found[0][0]["score"] > 0.9, found[0]
     assert [d["label"] for d in found[1]] == ["person"] and found[1][0]["score"] > 0.6, found[1]
     assert found[2] == [] and found[3] == [], "a cup and a cat: no person and no vehicle"
+
+
+def test_a_worker_reports_the_labels_given_as_the_orchestration_passes_them(r, redis_url, street, tmp_path):
+    """``--keep-labels a,b``: comma-separated, and a name may hold a space."""
+    command = worker_command(redis_url, "cars", "builtin:vehicles", "--worker-id", "cars-1", "--keep-labels", "car,traffic light")
+    worker = Proc(command, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: r.exists(protocol.worker_key("cars-1")) or worker.popen.poll() is not None, 60, "heartbeat")
+        assert worker.popen.poll() is None, worker.output()
+        r.rpush(protocol.frames_key("cars"), frame_bytes("street", 0, jpeg_of(street)))
+        (meta, _), = wait_until(lambda: results(r, "street"), 30, "the result")
+    finally:
+        worker.kill()
+    assert meta["detections"] and {d["label"] for d in meta["detections"]} == {"car"}, meta
