@@ -23,14 +23,15 @@ MAX_DETECTIONS = 20  # the op's max_detections
 def _roles(model: ov.Model) -> tuple[int, int, int] | None:
     """Output indices of (box encodings, class scores, anchors), told apart by shape; None if they do not fit.
 
-    With C == 4 the encodings and the scores would look alike, so such a model does not fit.
+    With C == 4 the encodings and the scores would look alike, and a dynamic C leaves no columns to choose
+    from, so such models do not fit.
     """
     shapes = [dims(port) for port in model.outputs]
     if len(shapes) != 3:
         return None
     anchors = [i for i, shape in enumerate(shapes) if len(shape) == 2 and shape[1] == 4]
     encodings = [i for i, shape in enumerate(shapes) if len(shape) == 3 and shape[0] == 1 and shape[2] == 4]
-    scores = [i for i, shape in enumerate(shapes) if len(shape) == 3 and shape[0] == 1 and shape[2] not in (1, 4)]
+    scores = [i for i, shape in enumerate(shapes) if len(shape) == 3 and shape[0] == 1 and 1 < shape[2] != 4]
     if len(anchors) != 1 or len(encodings) != 1 or len(scores) != 1:
         return None
     roles = (encodings[0], scores[0], anchors[0])
@@ -61,8 +62,7 @@ def decoder(
         if not columns.size:
             return []
         scores = outputs[scores_at][0][:, columns]
-        best = scores.argmax(axis=1)
-        score = np.take_along_axis(scores, best[:, None], axis=1)[:, 0]
+        best, score = scores.argmax(axis=1), scores.max(axis=1)
         candidates = np.flatnonzero(score >= threshold)
         ty, tx, th, tw = outputs[encodings_at][0][candidates].T
         yca, xca, ha, wa = outputs[anchors_at][candidates].T

@@ -127,8 +127,9 @@ def test_the_sample_pictures(core, vehicles):
 
 def test_a_worker_reports_the_labels_given_as_the_orchestration_passes_them(r, redis_url, street, tmp_path):
     """``--keep-labels a,b``: comma-separated, and a name may hold a space."""
-    command = worker_command(redis_url, "cars", "builtin:vehicles", "--worker-id", "cars-1", "--keep-labels", "car,traffic light")
-    worker = Proc(command, tmp_path / "worker.log")
+    selection = ("--keep-labels", "car,traffic light")
+    worker = Proc(worker_command(redis_url, "cars", "builtin:vehicles", "--worker-id", "cars-1", *selection),
+                  tmp_path / "worker.log")
     try:
         wait_until(lambda: r.exists(protocol.worker_key("cars-1")) or worker.popen.poll() is not None, 60, "heartbeat")
         assert worker.popen.poll() is None, worker.output()
