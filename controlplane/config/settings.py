@@ -184,6 +184,9 @@ EI_ANONYMOUS_READ = env.bool("EI_ANONYMOUS_READ", default=False)
 EI_MAX_MODEL_UPLOAD_BYTES = env.int("EI_MAX_MODEL_UPLOAD_BYTES", default=512 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A quantization may be calibrated on up to 2000 uploaded pictures plus the 500 held out (its view spools
+# each to a temporary file, never to memory); Django's default refuses more than 100 files in a request.
+DATA_UPLOAD_MAX_NUMBER_FILES = 2600
 
 REST_FRAMEWORK = {
     # Token first: a request without credentials then gets 401 with `WWW-Authenticate: Token`, not 403.

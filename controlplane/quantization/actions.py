@@ -179,9 +179,21 @@ def _discard_result(job: QuantizationJob) -> str:
     return ""
 
 
-def job_end(*, job_id: int, state: str, message: str, **fields) -> QuantizationJob:
-    """End a job: done, failed or cancelled. Unless it is done, the model it made goes; its images go anyway."""
-    job = selectors.job_get(job_id=job_id)
+def job_end(
+    *, job_id: int, state: str, message: str, known: QuantizationJob | None = None, **fields
+) -> QuantizationJob | None:
+    """End a job: done, failed or cancelled. Unless it is done, the model it made goes; its images go anyway.
+    A job deleted meanwhile (with its parent model) is cleaned up from ``known``, what the runner knew of it;
+    it returns None then."""
+    try:
+        job = selectors.job_get(job_id=job_id)
+    except QuantizationJob.DoesNotExist:
+        if known is not None:
+            _discard_result(known)
+            stored_images.delete_images(known.images_folder, known.images)
+        return None
+    if known is not None and known.result_id and not job.result_id:
+        job.result_id = known.result_id  # registered, but its report did not get through
     kept = "" if state == State.DONE else _discard_result(job)
     stored_images.delete_images(job.images_folder, job.images)
     ended = {"state": state, "message": message + kept, "finished": timezone.now(), "images": [], **fields}

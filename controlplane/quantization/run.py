@@ -172,7 +172,8 @@ class JobRun:
                 derived_from=parent, calibration={"source": job.source, "frames": job.frame_count},
                 queue_validation=False,
             )
-        actions.job_report(job_id=job.pk, result=model)  # from now on, a failure deletes it
+        job.result = model  # from now on, a failure deletes it
+        actions.job_report(job_id=job.pk, result=model)
         return model
 
     def validated(self, model: InferenceModel) -> InferenceModel:
@@ -187,9 +188,12 @@ class JobRun:
         with local_spec(self.parent) as parent_spec, local_spec(model) as spec:
             reference, candidate = self.load(self.parent, parent_spec), self.load(model, spec)
             try:
+                # Both with the parent's settings: its threshold and the labels it reports by default (an IR
+                # made from a built-in carries neither).
                 comparison = compare(
                     reference, candidate, held_out, family=self.family, labels=self.parent.labels,
-                    threshold=self.threshold, seconds=settings.EI_QUANTIZATION_MEASURE_SECONDS,
+                    threshold=self.threshold, keep=getattr(reference, "keep", None),
+                    seconds=settings.EI_QUANTIZATION_MEASURE_SECONDS,
                 )
             except ModelError as exc:
                 raise JobFailed(f"cannot compare {model} with {self.parent}: {exc}") from None
@@ -229,10 +233,12 @@ def run_job(job_id: int, *, worker: str = "") -> QuantizationJob | None:
     if not actions.job_claim(job_id=job_id, worker=worker):
         return None
     end: dict = {"state": State.FAILED, "message": "the job was interrupted"}
+    known = None
     try:
         with _signs_of_life(job_id):
             try:
-                summary = JobRun(selectors.job_get(job_id=job_id)).run()
+                known = selectors.job_get(job_id=job_id)
+                summary = JobRun(known).run()
                 end = {"state": State.DONE, "message": summary, "progress": 1.0}
             except Cancelled:
                 end = {"state": State.CANCELLED, "message": "cancelled; what it had made is deleted"}
@@ -242,6 +248,9 @@ def run_job(job_id: int, *, worker: str = "") -> QuantizationJob | None:
                 log.exception("quantization %s crashed", job_id)
                 end["message"] = f"the job crashed ({type(exc).__name__}: {exc}); see the Celery worker's log"
     finally:
-        job = actions.job_end(job_id=job_id, **end)
-        log.info("quantization %s: %s: %s", job_id, job.state, job.message)
+        job = actions.job_end(job_id=job_id, known=known, **end)
+        if job is None:
+            log.info("quantization %s was deleted (with its model) while it ran; what it made is deleted", job_id)
+        else:
+            log.info("quantization %s: %s: %s", job_id, job.state, job.message)
     return job

@@ -17,7 +17,8 @@ def job_get(*, job_id: int) -> QuantizationJob:
 
 
 def cancel_requested(*, job_id: int) -> bool:
-    return QuantizationJob.objects.filter(pk=job_id, cancel_requested=True).exists()
+    """Whether the job should stop: a cancel was asked for, or the job is gone (its model was deleted)."""
+    return not QuantizationJob.objects.filter(pk=job_id, cancel_requested=False).exists()
 
 
 def jobs_running(*, worker_prefix: str | None = None) -> QuerySet[QuantizationJob]:

@@ -7,6 +7,7 @@ since a job adds one. Starting takes JSON (a stream) or multipart (uploaded imag
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -40,6 +41,11 @@ class MayQuantize(permissions.BasePermission):
 class QuantizeView(APIView):
     permission_classes = [MayQuantize]
     parser_classes = [JSONParser, MultiPartParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Up to 2500 pictures: each goes to a temporary file as it arrives, none is held in memory.
+        request.upload_handlers = [TemporaryFileUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="models_quantize",

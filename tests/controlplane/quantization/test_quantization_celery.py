@@ -75,9 +75,12 @@ def celery_worker(redis_url, media, worker_tmp, tmp_path):
 def ready(builtin: str) -> InferenceModel:
     """A built-in model as its validation leaves it (the registry's tests validate them). A transactional test
     empties the tables the migrations filled, so the row is made again from the migration's own list."""
-    builtins = importlib.import_module("controlplane.inference.migrations.0002_builtin_models").BUILTINS
+    builtins = [
+        {**fields, "precision": "FP32"}
+        for fields in importlib.import_module("controlplane.inference.migrations.0002_builtin_models").BUILTINS
+    ] + [importlib.import_module("controlplane.registry.migrations.0002_builtin_vehicles").VEHICLES]
     fields = next(fields for fields in builtins if fields["builtin"] == builtin)
-    model, _ = InferenceModel.objects.get_or_create(builtin=builtin, defaults={**fields, "precision": "FP32"})
+    model, _ = InferenceModel.objects.get_or_create(builtin=builtin, defaults=fields)
     InferenceModel.objects.filter(pk=model.pk).update(status=InferenceModel.Status.READY)
     model.refresh_from_db()
     return model
@@ -120,10 +123,13 @@ def note(name: str, model: dict) -> None:
     print(f"\n{name}: speedup {model['speedup']}, agreement {json.dumps(model['agreement'])}")
 
 
-def test_people_is_quantized_on_a_streams_results_and_measured_against_its_parent(
-    api, celery_worker, media, worker_tmp, r
+@pytest.mark.parametrize("builtin", ["builtin:people", "builtin:vehicles"])
+def test_a_detector_is_quantized_on_a_streams_results_and_measured_against_its_parent(
+    api, celery_worker, media, worker_tmp, r, builtin
 ):
-    people = ready("builtin:people")
+    """People, and vehicles (Coral's INT8 file, which the worker computes in float: registered FP32), on the
+    street video, where both find pedestrians."""
+    people = ready(builtin)
     stream_create(name="street", source_kind="external", queue="people", extra_queues=["face"])
     frames = street_jpegs(32)
     push_results(r, "street", frames[:20], queues=("people", "face"))  # each frame twice, once per queue
@@ -148,7 +154,7 @@ def test_people_is_quantized_on_a_streams_results_and_measured_against_its_paren
     assert model["agreement"]["f1"] >= 0.6 and model["agreement"]["mean_score_shift"] is not None
     assert f"F1 {model['agreement']['f1']:.2f} on 8 held-out frames" in job["message"]
     assert list(worker_tmp.iterdir()) == [], "no temporary file left"
-    note("people", model)
+    note(people.name, model)
 
 
 def test_face_is_quantized_on_uploaded_pictures(api, celery_worker, media, worker_tmp):

@@ -109,13 +109,17 @@ def test_bad_images_are_refused_with_the_file_named_and_nothing_is_stored(api, p
     assert stored_files(media) == [] and not QuantizationJob.objects.exists()
 
 
-def test_an_int8_model_is_refused_it_is_quantized_already(api, street):
-    vehicles = InferenceModel.objects.get(builtin="builtin:vehicles")
-    InferenceModel.objects.filter(pk=vehicles.pk).update(status=InferenceModel.Status.READY)
-    fields = field_errors(api.post(quantize_url(vehicles), {"stream": "street"}, format="json"))
-    assert fields["model"] == [
-        "Model vehicles:1 is INT8 already (quantized): there is nothing to quantize; quantize an FP32 model instead."
-    ]
+def test_an_int8_model_is_refused_it_is_quantized_already(api, people, street):
+    int8 = InferenceModel.objects.create(
+        name="people-int8", version="1-q1", framework="ir", precision="INT8", status="ready", derived_from=people,
+    )
+    for payload, encoding in (({"stream": "street"}, "json"), ({"images": images(16)}, "multipart")):
+        fields = field_errors(api.post(quantize_url(int8), payload, format=encoding))
+        assert fields["model"] == [
+            "Model people-int8:1-q1 is INT8 already (quantized): there is nothing to quantize; "
+            "quantize an FP32 model instead."
+        ]
+    assert not QuantizationJob.objects.exists()
 
 
 def test_a_model_that_is_not_ready_is_refused_and_an_unknown_one_is_not_found(api, street):
@@ -208,3 +212,12 @@ def test_the_model_api_shows_what_a_model_was_derived_from_read_only(api, people
     api.patch(f"/api/models/{child.pk}/", {"speedup": 9, "derived_from": None, "agreement": None}, format="json")
     child.refresh_from_db()
     assert (child.speedup, child.derived_from_id, child.agreement["f1"]) == (1.62, people.pk, 0.92)
+
+
+def test_hundreds_of_pictures_are_taken_in_one_request(api, people, media):
+    small = jpeg_of(face_pictures(1)[0][::8, ::8].copy())
+    many = [SimpleUploadedFile(f"p{index}.jpg", small, content_type="image/jpeg") for index in range(375)]
+    response = api.post(quantize_url(people), {"images": many}, format="multipart")
+    assert response.status_code == 202, response.content
+    assert (response.json()["frame_count"], response.json()["holdout"]) == (300, 75)
+    assert len(stored_files(media)) == 375

@@ -6,17 +6,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 
 from controlplane.quantization import actions, images
 from controlplane.quantization.models import QuantizationJob
 from controlplane.quantization.run import derived_name, run_job
-from controlplane.registry.actions import model_create
+from controlplane.registry.actions import model_create, model_delete
 from controlplane.registry.models import InferenceModel
 from controlplane.streams.actions import stream_create
 from tests.controlplane.registry.model_support import BLAZEFACE, stored_files
@@ -109,3 +112,24 @@ def test_a_worker_starting_fails_its_hosts_jobs_whose_process_is_gone(parent, dj
     assert died.message.startswith("interrupted while measuring: ")
     assert {job.state for job in QuantizationJob.objects.filter(pk__in=[alive.pk, other_host.pk])} == {"collecting"}
     assert not InferenceModel.objects.filter(name="faces-int8").exists()
+
+
+def test_a_job_whose_model_is_deleted_while_it_runs_stops_and_leaves_nothing(parent, settings, redis_url, media):
+    settings.REDIS_URL = redis_url
+    stream = stream_create(name="slow", source_kind="external", queue="face")
+    job = job_for(parent, stream=stream, stream_name="slow")
+
+    def delete_the_parent():
+        time.sleep(0.8)
+        model_delete(model=InferenceModel.objects.get(pk=parent.pk))
+        connection.close()
+
+    deleting = threading.Thread(target=delete_the_parent)
+    deleting.start()
+    try:
+        assert run_job(job.pk, worker="test pid 1") is None
+    finally:
+        deleting.join()
+    assert not QuantizationJob.objects.exists()
+    assert not InferenceModel.objects.filter(builtin="").exists()
+    assert stored_files(media) == []
