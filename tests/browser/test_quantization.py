@@ -34,7 +34,6 @@ def test_an_operator_quantizes_people_on_a_streams_results_and_sees_how_it_measu
         page.get_by_test_id("nav-models").click()
         row = page.locator('[data-testid=model-row][data-model="people:1"]')
         expect(row.get_by_test_id("precision")).to_have_text("FP32")
-        expect(page.locator('[data-testid=model-row][data-model="vehicles:1"]').get_by_test_id("quantize")).to_have_count(0)
         row.get_by_test_id("quantize").click()
         form = page.get_by_test_id("quantize-form")
         form.get_by_test_id("quantize-stream").select_option("plaza")
