@@ -117,7 +117,7 @@ def main() -> int:
         control_plane.celery("-l", "warning")
         control_plane.supervisor()
         client = redis_client(redis_url)
-        wait_until(lambda: len(live_workers(client)) >= 2, 120, "the workers")
+        wait_until(lambda: len(live_workers(client)) >= 3, 120, "a worker for each of people, face and car")
         base = control_plane.base_url
         wait_until(lambda: http_ok(f"{base}/api/schema/"), 60, "the control plane")
         print(
