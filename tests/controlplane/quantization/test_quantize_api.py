@@ -109,6 +109,16 @@ def test_bad_images_are_refused_with_the_file_named_and_nothing_is_stored(api, p
     assert stored_files(media) == [] and not QuantizationJob.objects.exists()
 
 
+def test_builtin_vehicles_is_refused_it_is_int8_already(api, street):
+    vehicles = InferenceModel.objects.get(builtin="builtin:vehicles")
+    InferenceModel.objects.filter(pk=vehicles.pk).update(status=InferenceModel.Status.READY)
+    fields = field_errors(api.post(quantize_url(vehicles), {"stream": "street"}, format="json"))
+    assert fields["model"] == [
+        "Model vehicles:1 is INT8 already (quantized): there is nothing to quantize; quantize an FP32 model instead."
+    ]
+    assert not QuantizationJob.objects.exists()
+
+
 def test_an_int8_model_is_refused_it_is_quantized_already(api, people, street):
     int8 = InferenceModel.objects.create(
         name="people-int8", version="1-q1", framework="ir", precision="INT8", status="ready", derived_from=people,
