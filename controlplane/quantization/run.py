@@ -192,7 +192,7 @@ class JobRun:
                 # made from a built-in carries neither).
                 comparison = compare(
                     reference, candidate, held_out, family=self.family, labels=self.parent.labels,
-                    threshold=self.threshold, keep=getattr(reference, "keep", None),
+                    threshold=self.threshold, keep=reference.keep,
                     seconds=settings.EI_QUANTIZATION_MEASURE_SECONDS,
                 )
             except ModelError as exc:
