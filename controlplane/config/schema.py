@@ -29,7 +29,10 @@ ALWAYS = {
     "403": "Authenticated but not allowed.",
     "404": "No such record, or no such page.",
 }
-UNSUPPORTED = "Unsupported media type: writes take `application/json`; a model upload takes `multipart/form-data`."
+UNSUPPORTED = (
+    "Unsupported media type: writes take `application/json`; a model upload, and a quantization on uploaded "
+    "pictures, take `multipart/form-data`."
+)
 BY_METHOD = {
     "post": {"415": UNSUPPORTED, "429": "Too many requests."},
     "put": {"415": UNSUPPORTED},
