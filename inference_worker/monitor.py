@@ -9,11 +9,16 @@ from inference_worker.fleet import live_workers
 from inference_worker.runtime import DEFAULT_REDIS_URL, REDIS_ERRORS, Backoff, StopFlag, env, redis_client, setup_logging
 
 
+def short_id(worker_id: str, width: int = 24) -> str:
+    """Worker ids end in what tells them apart (a slot, a pid), so a long one keeps its end."""
+    return worker_id if len(worker_id) <= width else "…" + worker_id[1 - width:]
+
+
 def format_line(workers: list[dict]) -> str:
     if not workers:
         return "no workers"
     return " | ".join(
-        f"{w['queue']}/{w['worker'][-12:]} infer {w['infer_fps']:5.1f} fps drop {w['drop_fps']:5.1f} fps "
+        f"{w['queue']}/{short_id(w['worker'])} infer {w['infer_fps']:5.1f} fps drop {w['drop_fps']:5.1f} fps "
         f"ratio {w['scale_ratio']:4.2f} p50 {w['latency_p50_ms']:5.0f} ms"
         for w in workers
     )
