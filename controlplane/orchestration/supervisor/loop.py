@@ -1,6 +1,7 @@
 """The supervisor's loop. Each step it reads the desired units from Redis, lets the pools start what is
 missing, restart what died and stop what is no longer wanted or was replaced by a new spec, applies the
-HPA rule to each worker pool with a policy, and reports every unit's status back.
+HPA rule to each worker pool with a policy (with the machine's CPU use, read once for the pools due, so a
+pool is not grown onto cores that are already full), and reports every unit's status back.
 
 Losing Redis for a while leaves the running processes alone, and so does a Redis that comes back empty:
 until the reconciler has written the desired state again, nothing is stopped (``local_store.RECONCILED``).
@@ -26,12 +27,13 @@ log = logging.getLogger("supervisor")
 class Supervisor:
     """``start`` makes a unit's process (``processes.UnitProcesses`` on this machine); ``on_scale`` is
     called with a scaling event's fields; ``nudge`` asks the reconciler for a pass (a status changed, or
-    Redis lost the units)."""
+    Redis lost the units); ``machine_cpu`` reads the machine's CPU use (``/proc/stat`` by default)."""
 
     def __init__(self, client: redis.Redis, *, start: Starter, autoscale_interval: float = 5.0,
-                 grace: float = 30.0, on_scale=None, nudge=None):
+                 grace: float = 30.0, on_scale=None, nudge=None, machine_cpu: sampling.MachineCpu | None = None):
         self.store = SupervisorStore(client)
         self.pools = Pools(start, grace=grace)
+        self.machine_cpu = machine_cpu or sampling.MachineCpu()
         self.autoscale_interval = autoscale_interval
         self.on_scale = on_scale
         self.nudge = nudge
@@ -68,9 +70,12 @@ class Supervisor:
             self._desired_state_missing(seen.units)
         self.pools.want(seen.units, complete=seen.complete)
         self.pools.converge(now)
-        for pool in self.pools.by_key.values():
-            if isinstance(pool.unit, WorkerPool) and pool.unit.autoscale and now - pool.last_scaled >= self.autoscale_interval:
-                self._autoscale(pool, seen.heartbeats, now)
+        due = [pool for pool in self.pools.by_key.values() if isinstance(pool.unit, WorkerPool) and pool.unit.autoscale
+               and now - pool.last_scaled >= self.autoscale_interval]
+        if due:
+            machine_cpu = self.machine_cpu.percent()  # since the last pools were due: one interval
+            for pool in due:
+                self._autoscale(pool, seen.heartbeats, now, machine_cpu)
         try:
             self._report(seen.heartbeats)
         except redis.RedisError as exc:  # gone since the read: the statuses not written go out next time
@@ -94,7 +99,7 @@ class Supervisor:
         if self.nudge is not None:
             self.nudge()
 
-    def _autoscale(self, pool: Pool, heartbeats: dict[str, dict], now: float) -> None:
+    def _autoscale(self, pool: Pool, heartbeats: dict[str, dict], now: float, machine_cpu: float | None) -> None:
         reporting = sampling.settled(pool, heartbeats, time.time())
         if not reporting:  # still starting: no reading to act on
             return
@@ -102,7 +107,8 @@ class Supervisor:
         metric = sampling.metric(pool, reporting, now)
         if metric is None:
             return
-        event = self.pools.autoscale(pool, metric, now)
+        event = self.pools.autoscale(pool, metric, now, throughput=sampling.throughput(reporting),
+                                     settled=len(reporting), machine_cpu=machine_cpu)
         if event is not None and self.on_scale is not None:
             self.on_scale(**event)
 

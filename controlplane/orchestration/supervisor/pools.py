@@ -1,7 +1,8 @@
 """The supervisor's decisions about processes, with the starting of one injected (a :data:`Starter`), so
 they are tested without spawning anything: a pool of replica slots per unit, a dead process started again
 after an exponential backoff, a spec change or a smaller pool stopping what it replaces, the HPA rule
-applied to a reading, and the status a pool shows.
+applied to a reading (held back on a machine whose cores are full, see :data:`CPU_SATURATED`), and the
+status a pool shows.
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ log = logging.getLogger("supervisor")
 MAX_BACKOFF = 60.0
 HEALTHY_UPTIME = 60.0  # a process that ran this long before dying starts its backoff afresh
 CRASH_LOOP_UPTIME = 10.0  # a restarted process counts as failing until it has run this long
+
+# On one machine another worker only helps if there are cores for it. When the machine's CPU is at least
+# this busy (% of all its cores) and the pool's last scale-out raised its throughput by less than
+# MIN_GAIN, the pool is held at its size instead of growing (the HPA rule alone would keep adding
+# processes that share the same cores, and latency would rise). A first scale-out always happens: the
+# rule needs that evidence. While a scale-out onto full cores is still settling, the pool waits for its
+# figure (up to SETTLE_TIMEOUT) rather than adding more. On Kubernetes the HPA decides alone; the cluster
+# adds nodes.
+CPU_SATURATED = 90.0
+MIN_GAIN = 0.10
+SETTLE_TIMEOUT = 120.0
 
 
 class Process(Protocol):
@@ -53,6 +65,29 @@ class Slot:
     last_exit: str = ""
 
 
+@dataclass
+class ScaleOut:
+    """A pool's last scale-out, to tell whether it helped: the pool's throughput (frames inferred per
+    second, the settled workers' sum) before it, and once every replica had settled (past the warm-up,
+    each worker's figure over its own sliding window). "Before" is the best reading of the old workers from
+    the decision until the new ones settle: a reading at the decision may come from sliding windows that
+    the overload had only half filled."""
+
+    from_replicas: int
+    to_replicas: int
+    at: float  # when it was decided (the supervisor's clock)
+    before: float
+    before_workers: int  # how many settled workers ``before`` was read from
+    after: float | None = None
+    held: bool = False  # a "cores are full" event was reported on this evidence: not again
+
+    def gain(self) -> float | None:
+        """The relative throughput gain, once measured; None without a throughput to compare with."""
+        if self.after is None or self.before <= 0:
+            return None
+        return self.after / self.before - 1.0
+
+
 def replica_bounds(unit: Unit) -> tuple[int, int]:
     """A worker pool's policy bounds; one process for a pool without a policy, or a producer."""
     policy = unit.autoscale if isinstance(unit, WorkerPool) else None
@@ -70,6 +105,7 @@ class Pool:
     autoscaler: Autoscaler = field(default_factory=Autoscaler)
     last_scaled: float = 0.0
     cpu_seen: dict[int, tuple[float, float]] = field(default_factory=dict)  # pid -> (cpu seconds, at)
+    last_scale_out: ScaleOut | None = None
 
     def running(self) -> list[Process]:
         return [slot.process for slot in self.slots[: self.replicas] if slot.process is not None]
@@ -93,6 +129,21 @@ class Pool:
         message = "" if ready or error else "starting"
         return UnitStatus(hash=self.spec_hash, desired=self.replicas, current=len(running), ready=ready,
                           restarts=self.restarts, error=error, message=message)
+
+
+def cores_full(last: ScaleOut | None, machine_cpu: float | None) -> str | None:
+    """Why a scale-out would not help (the reason of the event that holds the pool), or None: the machine's
+    cores are full and the pool's last scale-out, measured, raised its throughput by less than MIN_GAIN."""
+    if last is None or machine_cpu is None or machine_cpu < CPU_SATURATED:
+        return None
+    gain = last.gain()
+    if gain is None or gain >= MIN_GAIN:
+        return None
+    workers = "worker" if last.before_workers == 1 else "workers"
+    return (f"not scaling: the cores are full (CPU at {machine_cpu:.0f} % of the machine's cores; the last "
+            f"scale-out, {last.from_replicas} -> {last.to_replicas}, took the pool from {last.before:.1f} fps on "
+            f"{last.before_workers} {workers} to {last.after:.1f} fps on {last.to_replicas}, {gain:+.0%}, under the "
+            f"{MIN_GAIN:.0%} another worker must add)")
 
 
 class Pools:
@@ -120,10 +171,16 @@ class Pools:
             self._converge(pool, now)
         self.reap()
 
-    def autoscale(self, pool: Pool, metric: float, now: float) -> dict | None:
+    def autoscale(self, pool: Pool, metric: float, now: float, *, throughput: float | None = None,
+                  settled: int = 0, machine_cpu: float | None = None) -> dict | None:
         """Apply the HPA rule to one reading of the pool's metric; when the replica count changes, resize
-        the pool and return the scaling event's fields."""
+        the pool and return the scaling event's fields. ``throughput`` is the pool's frames per second,
+        read from ``settled`` of its workers; ``machine_cpu`` the machine's CPU use in % of all cores (None:
+        unknown). A scale-out is held when the cores are full and the last one did not help: the event
+        returned then (once per such evidence) keeps the replica count and says why; while the last one is
+        still settling on full cores, nothing is added (its figure is awaited, up to SETTLE_TIMEOUT)."""
         policy = pool.unit.autoscale
+        self._measure(pool, throughput, settled)
         decision = pool.autoscaler.decide(
             now=now, current=pool.replicas, metric=metric, target=policy.target_value,
             min_replicas=policy.min_replicas, max_replicas=policy.max_replicas,
@@ -131,13 +188,46 @@ class Pools:
         )
         if decision.desired == pool.replicas:
             return None
-        log.info("supervisor: %s scales %d -> %d: %s", pool.key, pool.replicas, decision.desired, decision.reason)
         event = {"service_name": pool.unit.service, "from_replicas": pool.replicas, "to_replicas": decision.desired,
                  "metric": policy.metric, "metric_value": round(metric, 3), "target_value": policy.target_value,
                  "reason": decision.reason}
+        last = pool.last_scale_out
+        if decision.desired > pool.replicas:
+            if (last is not None and last.after is None and machine_cpu is not None and machine_cpu >= CPU_SATURATED
+                    and now - last.at < SETTLE_TIMEOUT):
+                log.debug("supervisor: %s waits for its scale-out to %d to settle before growing onto full cores",
+                          pool.key, last.to_replicas)
+                return None
+            if (full := cores_full(last, machine_cpu)) is not None:
+                if last.held:
+                    return None
+                last.held = True
+                reason = f"{full}; held at {pool.replicas} rather than {decision.desired}: {decision.reason}"
+                log.info("supervisor: %s %s", pool.key, reason)
+                return {**event, "to_replicas": pool.replicas, "reason": reason}
+            pool.last_scale_out = (None if throughput is None else
+                                   ScaleOut(pool.replicas, decision.desired, at=now, before=throughput,
+                                            before_workers=settled))
+        else:
+            pool.last_scale_out = None  # a smaller pool: the next scale-out is a new trial
+        log.info("supervisor: %s scales %d -> %d: %s", pool.key, pool.replicas, decision.desired, decision.reason)
         pool.replicas = decision.desired
         self._converge(pool, now)
         return event
+
+    @staticmethod
+    def _measure(pool: Pool, throughput: float | None, settled: int) -> None:
+        """Note the throughput after the last scale-out, at the first reading from every replica settled;
+        until then, a reading from no more than the old workers may raise the throughput before it."""
+        last = pool.last_scale_out
+        if last is None or last.after is not None or throughput is None:
+            return
+        if last.to_replicas != pool.replicas:  # resized since by new policy bounds: no longer the same trial
+            pool.last_scale_out = None
+        elif settled >= pool.replicas:
+            last.after = throughput
+        elif settled <= last.from_replicas and throughput > last.before:
+            last.before, last.before_workers = throughput, settled
 
     def running_count(self) -> int:
         return sum(len(pool.running()) for pool in self.by_key.values())
@@ -164,6 +254,7 @@ class Pools:
             log.info("supervisor: %s changed; replacing its processes", key)
             self._retire(pool.slots)
             pool.slots, pool.spec_hash = [], spec_hash
+            pool.last_scale_out = None  # new processes (another model, say): what they gain is unknown
         pool.unit = unit
         low, high = replica_bounds(unit)
         if not low <= pool.replicas <= high:

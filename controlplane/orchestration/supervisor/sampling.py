@@ -1,9 +1,12 @@
 """What an autoscaled pool's load reads as, for the HPA rule: the mean of a heartbeat field over the
-pool's settled workers, or the CPU use of its processes between two readings (the policy's metric)."""
+pool's settled workers, or the CPU use of its processes between two readings (the policy's metric); the
+pool's total throughput; and how busy the whole machine's CPU is (:class:`MachineCpu`), which on one
+machine decides whether another worker can help at all."""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 
 from controlplane.orchestration.commands import worker_id
 from controlplane.orchestration.supervisor.pools import Pool
@@ -43,3 +46,45 @@ def cpu_percent(pool: Pool, now: float) -> float | None:
                 readings.append(100.0 * (cpu - before) / (now - at))
     pool.cpu_seen = seen
     return statistics.fmean(readings) if readings else None
+
+
+def throughput(reporting: list[dict]) -> float:
+    """The frames per second the pool's settled workers infer together (each over its sliding window)."""
+    return sum(float(worker.get("infer_fps", 0.0)) for worker in reporting)
+
+
+def read_proc_stat() -> str:
+    with open("/proc/stat", encoding="ascii") as stat:
+        return stat.readline()
+
+
+class MachineCpu:
+    """The machine's CPU use between two readings, in % of all its cores, from the kernel's counters
+    (``/proc/stat``'s ``cpu`` line: busy jiffies over all jiffies since the last reading).
+
+    Chosen over ``os.getloadavg() / os.cpu_count()``: the load average is a one-minute exponential mean,
+    minutes behind a decision taken every few seconds, and it counts tasks waiting (on the disk too), not
+    time the cores spent working. ``psutil`` would read the same file but is not a pinned requirement.
+    ``read`` returns the ``cpu`` line (injected by the tests); without ``/proc`` (not Linux) it is unknown.
+    """
+
+    def __init__(self, read: Callable[[], str] = read_proc_stat):
+        self.read = read
+        self._last: tuple[int, int] | None = None  # (busy, total) jiffies
+
+    def percent(self) -> float | None:
+        """% of all cores busy since the last call; None for a first reading or an unreadable counter."""
+        try:
+            fields = [int(value) for value in self.read().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 4:  # not the cpu line: keep the last good reading to compare with
+            return None
+        # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+        counters = (fields + [0] * 8)[:8]
+        idle = counters[3] + counters[4]
+        total = sum(counters)
+        last, self._last = self._last, (total - idle, total)
+        if last is None or total <= last[1]:
+            return None
+        return 100.0 * (total - idle - last[0]) / (total - last[1])

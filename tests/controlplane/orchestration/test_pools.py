@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from controlplane.orchestration.supervisor.pools import HEALTHY_UPTIME, Pools
+from controlplane.orchestration.supervisor.pools import HEALTHY_UPTIME, SETTLE_TIMEOUT, Pools
 from controlplane.orchestration.units import Autoscale, ModelRef, Producer, WorkerPool, spec_hash
 from tests.controlplane.orchestration.fake_processes import FakeStarts
 
@@ -151,3 +151,78 @@ def test_a_producer_is_ready_while_its_stream_beats():
     starts.started[-1].exit(0)
     pools.converge(starts.now)
     assert pool.status(set(), {"street"}).ready == 0, "a beat left by a process that is gone counts for nothing"
+
+
+def grown_once(*, cpu: float, before: float = 20.0):
+    """A pool of 1-4 that a first overload grew to 2 while the machine's CPU was at ``cpu`` %."""
+    starts = FakeStarts()
+    pools = running(starts, Pools(starts, grace=30), {"worker/people": ("h1", elastic(1, 4))})
+    pool = pools.by_key["worker/people"]
+    event = pools.autoscale(pool, 2.0, now=10.0, throughput=before, settled=1, machine_cpu=cpu)
+    assert (event["from_replicas"], event["to_replicas"]) == (1, 2), "a first scale-out always happens"
+    return pools, pool, starts
+
+
+def test_full_cores_and_a_scale_out_that_did_not_help_hold_the_pool_and_say_why_once():
+    pools, pool, starts = grown_once(cpu=97.0)
+    held = pools.autoscale(pool, 1.6, now=30.0, throughput=20.4, settled=2, machine_cpu=96.4)
+    assert (held["from_replicas"], held["to_replicas"], held["metric_value"]) == (2, 2, 1.6)
+    assert held["reason"].startswith("not scaling: the cores are full (CPU at 96 % of the machine's cores; ")
+    assert "the last scale-out, 1 -> 2, took the pool from 20.0 fps on 1 worker to 20.4 fps on 2, +2%" in held["reason"]
+    assert "held at 2 rather than 4: 1.60 per replica against a target of 1" in held["reason"]
+    assert pool.replicas == 2 and len(starts.started) == 2
+    assert pools.autoscale(pool, 1.7, now=35.0, throughput=20.3, settled=2, machine_cpu=99.0) is None, "said once"
+    assert pool.replicas == 2 and len(starts.started) == 2
+
+    down = pools.autoscale(pool, 0.3, now=40.0, throughput=6.0, settled=2, machine_cpu=99.0)
+    assert (down["from_replicas"], down["to_replicas"]) == (2, 1), "scaling in is unaffected"
+
+
+def test_full_cores_after_a_scale_out_that_helped_grow_the_pool():
+    pools, pool, starts = grown_once(cpu=97.0)
+    event = pools.autoscale(pool, 1.6, now=30.0, throughput=30.0, settled=2, machine_cpu=97.0)  # +50 %
+    assert (event["from_replicas"], event["to_replicas"]) == (2, 4)
+    assert len(starts.started) == 4 and "cores are full" not in event["reason"]
+
+
+def test_cores_with_room_grow_the_pool_whatever_the_last_scale_out_gained():
+    pools, pool, starts = grown_once(cpu=50.0)
+    event = pools.autoscale(pool, 1.6, now=30.0, throughput=20.0, settled=2, machine_cpu=80.0)
+    assert (event["from_replicas"], event["to_replicas"]) == (2, 4) and len(starts.started) == 4
+    unknown = grown_once(cpu=97.0)
+    assert unknown[0].autoscale(unknown[1], 1.6, now=30.0, throughput=20.0, settled=2, machine_cpu=None)[
+        "to_replicas"] == 4, "a machine whose CPU use is unknown grows as before"
+
+
+def test_on_full_cores_the_pool_waits_for_its_scale_out_to_settle_but_not_forever():
+    pools, pool, _ = grown_once(cpu=97.0)
+    # people-1 still warming up: only people-0 is read, and the rule still asks for more
+    assert pools.autoscale(pool, 2.0, now=15.0, throughput=20.0, settled=1, machine_cpu=98.0) is None
+    assert pool.replicas == 2 and pool.last_scale_out.after is None
+    late = pools.autoscale(pool, 2.0, now=10.0 + SETTLE_TIMEOUT, throughput=20.0, settled=1, machine_cpu=98.0)
+    assert late["to_replicas"] == 4, "a scale-out whose workers never all settled is no evidence"
+
+
+def test_the_hold_is_said_again_once_the_situation_changes():
+    pools, pool, _ = grown_once(cpu=97.0)
+    assert pools.autoscale(pool, 1.6, now=30.0, throughput=20.4, settled=2, machine_cpu=97.0)["to_replicas"] == 2
+    assert pools.autoscale(pool, 0.3, now=40.0, throughput=6.0, settled=2, machine_cpu=97.0)["to_replicas"] == 1
+    again = pools.autoscale(pool, 2.0, now=50.0, throughput=20.0, settled=1, machine_cpu=97.0)
+    assert again["to_replicas"] == 2, "after scaling in, a scale-out is a new trial"
+    held = pools.autoscale(pool, 1.6, now=70.0, throughput=20.0, settled=2, machine_cpu=97.0)
+    assert (held["to_replicas"], held["reason"][:38]) == (2, "not scaling: the cores are full (CPU a")
+
+
+def test_a_spec_change_forgets_what_the_last_scale_out_gained():
+    pools, pool, starts = grown_once(cpu=97.0)
+    pools.autoscale(pool, 1.0, now=30.0, throughput=20.4, settled=2, machine_cpu=97.0)  # measured, no change
+    assert pool.last_scale_out.after == 20.4
+    running(starts, pools, {"worker/people": ("h2", elastic(1, 4))}, now=31.0)  # e.g. an INT8 model now
+    assert pool.last_scale_out is None
+
+
+def test_the_throughput_before_a_scale_out_is_the_old_workers_best_until_the_new_ones_settle():
+    pools, pool, _ = grown_once(cpu=97.0, before=12.0)  # decided on a sliding window the overload half filled
+    assert pools.autoscale(pool, 2.0, now=15.0, throughput=20.0, settled=1, machine_cpu=98.0) is None
+    held = pools.autoscale(pool, 1.6, now=30.0, throughput=20.4, settled=2, machine_cpu=98.0)
+    assert "took the pool from 20.0 fps on 1 worker to 20.4 fps on 2, +2%" in held["reason"]

@@ -3,6 +3,8 @@ its processes' CPU use between two readings."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from controlplane.orchestration.supervisor import sampling
@@ -54,3 +56,35 @@ def test_cpu_is_the_mean_use_of_the_pools_processes_between_two_readings():
     second.cpu = None  # gone since
     first.cpu = 2.5
     assert sampling.metric(pool, reporting, now=14.0) == pytest.approx(100.0)
+
+
+def test_a_pools_throughput_is_what_its_settled_workers_infer_together():
+    assert sampling.throughput([beat("people-0", 60, infer_fps=12.5), beat("people-1", 60, infer_fps=7.5)]) == 20.0
+    assert sampling.throughput([]) == 0.0
+
+
+def test_the_machines_cpu_is_its_busy_share_of_all_cores_between_two_readings():
+    # /proc/stat's cpu line: user nice system idle iowait irq softirq steal guest guest_nice
+    lines = iter(["cpu  1000 0 500 8000 500 0 0 0 300 0",
+                  "cpu  1900 0 550 8040 510 0 0 0 600 0",  # +950 busy of +1000: 95 %
+                  "cpu  1900 0 550 8540 510 0 0 0 600 0",  # idle only
+                  "garbage",
+                  "cpu  2000 0 550 8940 510 0 0 0 600 0"])  # +100 busy of +500 since the last good one
+    cpu = sampling.MachineCpu(read=lambda: next(lines))
+    assert cpu.percent() is None, "a first reading has nothing to compare with"
+    assert cpu.percent() == pytest.approx(95.0), "iowait counts as idle, guest time is not counted twice"
+    assert cpu.percent() == 0.0
+    assert cpu.percent() is None
+    assert cpu.percent() == pytest.approx(20.0)
+
+
+def test_the_machines_cpu_is_unknown_without_proc_stat():
+    def missing() -> str:
+        raise FileNotFoundError("/proc/stat")
+
+    assert sampling.MachineCpu(read=missing).percent() is None
+    real = sampling.MachineCpu()
+    real.percent()
+    time.sleep(0.05)
+    share = real.percent()
+    assert share is None or 0.0 <= share <= 100.0

@@ -25,12 +25,12 @@ def desire(r, *units, reconciled: bool = True) -> None:
         r.set(local_store.RECONCILED, 1)
 
 
-def beat(r, worker: str, *, scale_ratio: float, age: float = 60.0) -> None:
+def beat(r, worker: str, *, scale_ratio: float, age: float = 60.0, infer_fps: float = 10.0) -> None:
     now = time.time()
     pipe = r.pipeline()
     heartbeat.write(pipe, protocol.Heartbeat(
         worker=worker, queue="people", model="builtin:people", device="CPU", pid=1, host="here", started_at=now - age,
-        updated_at=now, infer_fps=10.0, drop_fps=0.0, scale_ratio=scale_ratio, latency_p50_ms=1.0,
+        updated_at=now, infer_fps=infer_fps, drop_fps=0.0, scale_ratio=scale_ratio, latency_p50_ms=1.0,
         latency_p99_ms=2.0, inferred=100, dropped=0, rejected=0))
     pipe.execute()
 
@@ -47,11 +47,28 @@ class Recorder:
         self.events.append(event)
 
 
+class FakeCpu:
+    """The machine's CPU use, as the test sets it."""
+
+    def __init__(self, percent: float | None = 50.0) -> None:
+        self.share = percent
+        self.reads = 0
+
+    def percent(self) -> float | None:
+        self.reads += 1
+        return self.share
+
+
 @pytest.fixture
-def loop(r):
+def cpu():
+    return FakeCpu()
+
+
+@pytest.fixture
+def loop(r, cpu):
     starts, recorder = FakeStarts(), Recorder()
     supervisor = Supervisor(r, start=starts, autoscale_interval=0, grace=10, on_scale=recorder.on_scale,
-                            nudge=recorder.nudge)
+                            nudge=recorder.nudge, machine_cpu=cpu)
     return supervisor, starts, recorder
 
 
@@ -101,6 +118,25 @@ def test_a_loaded_pool_is_scaled_and_the_event_recorded(r, loop):
     assert [(e["from_replicas"], e["to_replicas"], e["metric_value"]) for e in recorder.events] == [(1, 2, 2.0)]
     assert starts.labels() == ["worker/people#0", "worker/people#1"]
     assert status(r, "worker/people").desired == 2
+
+
+def test_on_full_cores_a_scale_out_that_did_not_help_is_not_repeated_and_the_hold_recorded_once(r, loop, cpu):
+    supervisor, starts, recorder = loop
+    cpu.share = 97.0
+    desire(r, PEOPLE)
+    supervisor.step()
+    beat(r, "people-0", scale_ratio=2.0, infer_fps=10.0)
+    supervisor.step()
+    assert [(e["from_replicas"], e["to_replicas"]) for e in recorder.events] == [(1, 2)], "the first one happens"
+    for worker in ("people-0", "people-1"):  # both settled, together no faster than one was
+        beat(r, worker, scale_ratio=1.6, infer_fps=5.1)
+    supervisor.step()
+    supervisor.step()
+    assert [(e["from_replicas"], e["to_replicas"]) for e in recorder.events] == [(1, 2), (2, 2)]
+    assert recorder.events[-1]["reason"].startswith("not scaling: the cores are full (CPU at 97 %")
+    assert "from 10.0 fps on 1 worker to 10.2 fps on 2, +2%" in recorder.events[-1]["reason"]
+    assert starts.labels() == ["worker/people#0", "worker/people#1"] and status(r, "worker/people").desired == 2
+    assert cpu.reads == 4, "the machine is read once a step that has pools due"
 
 
 def test_shutdown_stops_every_process_and_withdraws(r, loop):
