@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import simplejpeg
 
 from inference_worker import protocol
-from inference_worker.preview import make_preview
+from inference_worker.preview import SKIPPED, make_preview
 
 if TYPE_CHECKING:
     from inference_worker.engine import Prepared
@@ -80,7 +80,8 @@ class RejectLog:
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A frame ready for inference, with the preview made from the same pixels (None: no preview)."""
+    """A frame ready for inference, with the preview made from the same pixels (None: the frame is its own
+    preview or previews are off; ``SKIPPED``: a wider frame whose preview was not wanted)."""
 
     frame: protocol.Frame
     prepared: Prepared
@@ -101,12 +102,16 @@ class DecodePool:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode")
         self._pending: deque[tuple[protocol.Frame, Future]] = deque()
 
+    def wants_preview(self, frame: protocol.Frame) -> bool:
+        """Whether a preview of ``frame`` could be made: previews are on and it is wider than them."""
+        return 0 < self._preview_width < frame.width
+
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, frame: protocol.Frame) -> None:
-        """Start decoding a frame that :func:`screen` let through."""
-        self._pending.append((frame, self._pool.submit(self._decode, frame)))
+    def add(self, frame: protocol.Frame, *, preview: bool = True) -> None:
+        """Start decoding a frame that :func:`screen` let through; ``preview``: make its preview, if it can have one."""
+        self._pending.append((frame, self._pool.submit(self._decode, frame, preview)))
 
     def ready(self) -> Iterator[Decoded | Rejected]:
         """The oldest frames that are decoded, or that must be waited for to keep one pending per thread."""
@@ -124,6 +129,10 @@ class DecodePool:
     def shutdown(self) -> None:
         self._pool.shutdown()
 
-    def _decode(self, frame: protocol.Frame) -> Decoded:
+    def _decode(self, frame: protocol.Frame, preview: bool) -> Decoded:
         prepared = self._prepare(frame.data, frame.width, frame.height)
+        if not self.wants_preview(frame):
+            return Decoded(frame, prepared, None)
+        if not preview:
+            return Decoded(frame, prepared, SKIPPED)
         return Decoded(frame, prepared, make_preview(frame.data, frame.width, frame.height, prepared.picture, self._preview_width))

@@ -9,7 +9,14 @@ Everything that crosses a process boundary is msgpack or JSON, never pickle. Ver
   time in seconds since the epoch, ``data`` the JPEG bytes.
 * Result: Redis stream ``ei:results:<stream>`` (``XADD ... MAXLEN ~ N``) with fields ``meta``
   (JSON, see :func:`result_meta`), ``jpeg`` (the frame's bytes exactly as received) and, when the
-  frame is wider than the worker's preview width, ``preview`` (a smaller JPEG of the same frame).
+  frame is wider than the worker's preview width, ``preview``: a smaller JPEG of the same frame, or
+  empty when the worker made none (nobody watched the stream's previews, or it had its
+  ``PREVIEW_MAX_FPS`` that second). A preview client is sent the frame when a result has no
+  ``preview`` field (the frame is its own preview, or previews are off) and nothing when it is empty.
+* Watched previews: string ``ei:watched:<stream>`` with a TTL of ``WATCHED_TTL`` seconds, set by each
+  web process while at least one of its websocket clients watches the stream's previews
+  (``?picture=preview``) and rewritten every second or two; absent otherwise. Workers make previews
+  only for streams whose key exists, checked about once a second per stream.
 * Worker heartbeat: hash ``ei:workers:<worker id>`` with the fields of :class:`Heartbeat` and a TTL of
   ``HEARTBEAT_TTL`` seconds, indexed by the sorted set ``ei:workers`` (score = last update), so a
   control plane sees the fleet without Prometheus.
@@ -36,6 +43,11 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_FRAME_SIDE = 8192
 PREVIEW_WIDTH = 320  # a worker's default: about the width of a tile in a dashboard's grid
+# Previews per second per stream, at most, from one worker: a grid tile is a thumbnail among many and
+# moves smoothly enough at 15 fps, so a 30 fps camera costs half the resizes and encodes; the large
+# view draws every full frame regardless.
+PREVIEW_MAX_FPS = 15
+WATCHED_TTL = 5  # seconds; a web process rewrites the key of a watched stream every 1.5 s
 FRAME_FIELDS = ("v", "stream", "seq", "ts", "codec", "w", "h", "data")
 
 WORKERS_INDEX = f"{KEY_PREFIX}:workers"
@@ -79,6 +91,11 @@ def stream_stats_key(stream: str) -> str:
 
 def producer_key(stream: str) -> str:
     return f"{KEY_PREFIX}:producers:{stream}"
+
+
+def watched_key(stream: str) -> str:
+    """Exists while someone watches ``stream``'s previews (see the module's docstring)."""
+    return f"{KEY_PREFIX}:watched:{stream}"
 
 
 class FrameError(ValueError):
@@ -156,8 +173,9 @@ def result_meta(
 
 
 def encode_result(meta: dict, jpeg: bytes, preview: bytes | None = None) -> dict[str, bytes]:
+    """``preview``: None for no field (the frame is its own preview), ``b""`` for one the worker skipped."""
     fields = {"meta": json.dumps(meta, separators=(",", ":")).encode(), "jpeg": jpeg}
-    if preview:
+    if preview is not None:
         fields["preview"] = preview
     return fields
 

@@ -22,8 +22,9 @@ from inference_worker.decode import Decoded, DecodePool, Expired, Rejected, Reje
 from inference_worker.engine import Engine
 from inference_worker.heartbeat import HeartbeatWriter
 from inference_worker.metrics import WorkerMetrics
+from inference_worker.preview import PreviewGate
 from inference_worker.publish import InOrder, ResultPublisher
-from inference_worker.runtime import Backoff, StopFlag, with_redis_retry
+from inference_worker.runtime import REDIS_ERRORS, Backoff, StopFlag, with_redis_retry
 
 log = logging.getLogger("ei.worker")
 
@@ -69,6 +70,7 @@ class Worker:
             client, self.metrics, worker_id=config.worker_id, model=config.model_name, device=config.device,
             ttl=config.heartbeat_ttl,
         )
+        self.previews = PreviewGate(self._watched)
         self.reject_log = RejectLog()
         self._pop_backoff = Backoff("redis", log)
 
@@ -107,7 +109,8 @@ class Worker:
             case Rejected() as rejected:
                 self._reject(rejected)
             case frame:
-                self.decoding.add(frame)
+                wanted = self.decoding.wants_preview(frame) and self.previews.wanted(frame.stream)
+                self.decoding.add(frame, preview=wanted)
                 for decoded in self.decoding.ready():
                     self._submit(decoded)
 
@@ -123,6 +126,13 @@ class Worker:
         except BaseException:
             self._in_order.done(ticket, None)
             raise
+
+    def _watched(self, stream: str) -> bool | None:
+        """Whether someone watches ``stream``'s previews; None while Redis is away (the pop loop says so)."""
+        try:
+            return bool(self.redis.exists(protocol.watched_key(stream)))
+        except REDIS_ERRORS:
+            return None
 
     def _reject(self, rejected: Rejected) -> None:
         self.metrics.rejected(rejected.stream)

@@ -13,6 +13,7 @@ from controlplane.realtime import wire
 from controlplane.realtime.auth import query_param, refusal
 from controlplane.realtime.backpressure import SocketDrain
 from controlplane.realtime.selectors import latest_result, stream_exists
+from controlplane.realtime.watched import preview_watchers
 from inference_worker.runtime import REDIS_ERRORS, Backoff
 
 BAD_REQUEST = 4400
@@ -34,6 +35,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     buffer_size = 3
     group: str | None = None
     sender: asyncio.Task | None = None
+    watching: str | None = None  # the stream whose previews this client watches (workers make them only then)
 
     async def connect(self):
         stream = self.scope["url_route"]["kwargs"]["stream"]
@@ -47,6 +49,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
             code = await self._join(wire.group_name(stream, self.picture))
+        if code is None and self.picture == wire.PREVIEW:
+            self.watching = stream  # before the await: a cancelled connect still leaves on disconnect
+            await preview_watchers().join(stream)
         await self.accept()  # refusals too: a refused handshake would hide the close code
         if code:
             await self.close(code)
@@ -69,6 +74,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except REDIS_ERRORS as exc:
             channel_layer_redis.note(exc)
             await self._stop_sending()
+            self._stop_watching()
             await send({"type": "websocket.close", "code": TRY_AGAIN})
 
     async def _join(self, group: str) -> int | None:
@@ -120,8 +126,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.sender.cancel()
             await asyncio.gather(self.sender, return_exceptions=True)
 
+    def _stop_watching(self) -> None:
+        if self.watching:
+            preview_watchers().leave(self.watching)
+            self.watching = None
+
     async def disconnect(self, code):
         await self._stop_sending()
+        self._stop_watching()
         if self.group:
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)

@@ -1,5 +1,6 @@
 """The relay: every stream's results, from Redis to the Channels groups of the clients watching it
-(one group per picture: the frames, and the workers' previews of them).
+(one group per picture: the frames, and the workers' previews of them). Who watches the previews is
+the consumers' business (``watched.py``), not the relay's.
 
 One blocking XREAD covers all result streams, so an idle relay costs nothing and a busy one makes
 one round trip per batch; results of different streams are forwarded concurrently, those of one
@@ -111,7 +112,7 @@ class Relay:
                     log.warning("stream %s: skipping malformed results (%s)", stream, exc)
             else:
                 await asyncio.gather(*(self.layer.group_send(group, result.showing(picture).event())
-                                       for group, picture in groups))
+                                       for group, picture in groups if result.shows(picture)))
             self.cursors[stream] = entry_id.decode()
 
 

@@ -4,8 +4,10 @@ A websocket client gets one message per result: by default a binary message
 ``[4-byte big-endian length N][N bytes of JSON meta][JPEG bytes]``, or with ``?frames=0`` a text
 message with the JSON meta alone. The meta is the worker's, byte for byte (``inference_worker.protocol``).
 The JPEG is the frame as captured, or with ``?picture=preview`` the worker's smaller copy of it (the
-frame itself when it had none). Each picture has its own group, so full frames cross the channel
-layer only while someone watches them.
+frame itself when it can have none: no wider than a preview, or previews off). A result whose worker
+skipped the preview (an empty ``preview`` field: nobody was watching yet, or the stream's previews per
+second were made) is not sent to preview clients, except as the latest result on connect. Each picture
+has its own group, so full frames cross the channel layer only while someone watches them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ class Result:
                        preview=fields.get(b"preview"))
         except (KeyError, UnicodeDecodeError) as exc:
             raise ValueError(f"malformed result {entry_id!r}: {exc!r}") from None
+
+    def shows(self, picture: str) -> bool:
+        """Whether clients of ``picture`` get this result live: not a preview client, when the worker
+        skipped the preview of a frame wider than previews (a full frame would cost them what the
+        preview saves)."""
+        return not (picture == PREVIEW and self.preview == b"")
 
     def showing(self, picture: str) -> Result:
         """This result with ``picture`` as its JPEG: the preview, where there is one, or the frame."""

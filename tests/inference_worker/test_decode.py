@@ -15,6 +15,7 @@ from inference_worker import protocol
 from inference_worker.decode import Decoded, DecodePool, Expired, Rejected, RejectLog, screen
 from inference_worker.engine import Engine
 from inference_worker.model_store import load_model
+from inference_worker.preview import SKIPPED
 from tests.support import frame_bytes, jpeg_of, sample_image
 
 ASTRONAUT = jpeg_of(sample_image("astronaut"))  # 512x512
@@ -104,3 +105,17 @@ def test_a_jpeg_corrupt_past_its_header_is_rejected_in_its_place(engine):
     assert (first.frame.seq, third.frame.seq) == (0, 2)
     assert isinstance(second, Rejected) and (second.stream, second.kind) == ("cam", "corrupt-jpeg")
     assert "seq 1" in second.detail
+
+
+def test_a_wide_frame_whose_preview_is_not_wanted_says_so_and_a_narrow_one_needs_none(engine):
+    pool = DecodePool(engine.prepare, threads=1, preview_width=320)
+    try:
+        pool.add(frame("cam", 0, ASTRONAUT), preview=False)
+        pool.add(frame("cam", 1, SMALL), preview=False)
+        pool.add(frame("cam", 2, SMALL))
+        skipped, narrow, small = (pool.oldest() for _ in range(3))
+    finally:
+        pool.shutdown()
+    assert skipped.preview == SKIPPED == b"" and protocol.encode_result({}, ASTRONAUT, skipped.preview)["preview"] == b""
+    assert narrow.preview is None and small.preview is None, "the frame is its own preview"
+    assert (pool.wants_preview(frame("cam", 3, ASTRONAUT)), pool.wants_preview(frame("cam", 4, SMALL))) == (True, False)

@@ -70,6 +70,8 @@ def test_finds_the_face_in_astronaut(r, start_worker):
 
 
 def test_results_of_wide_frames_carry_a_preview_of_the_same_picture(r, start_worker):
+    for stream in ("wide", "narrow", "off"):  # watched: as a dashboard grid's websocket marks them
+        r.set(protocol.watched_key(stream), 1, ex=60)
     start_worker("face", "builtin:face")
     start_worker("people", "builtin:people", "--preview-width", "0")
     wide, narrow = jpeg_of(sample_image("astronaut")), jpeg_of(cv2.resize(sample_image("astronaut"), (256, 256)))
@@ -85,6 +87,42 @@ def test_results_of_wide_frames_carry_a_preview_of_the_same_picture(r, start_wor
     for stream in ("narrow", "off"):  # no wider than the preview, or previews off
         (_, fields), = r.xrange(protocol.results_key(stream))
         assert set(fields) == {b"meta", b"jpeg"}, stream
+
+
+def preview_fields(r: redis.Redis, stream: str) -> list[bytes | None]:
+    return [fields.get(b"preview") for _, fields in r.xrange(protocol.results_key(stream))]
+
+
+def test_previews_only_while_the_stream_is_watched_and_at_most_max_fps_per_second(r, start_worker):
+    start_worker("face", "builtin:face", "--max-age", "60", "--result-maxlen", "500")
+    wide = jpeg_of(sample_image("astronaut"))  # 512 px: wider than the 320 px previews
+    key = protocol.frames_key("face")
+    r.rpush(key, *(frame_bytes("cam", seq, wide) for seq in range(10)))
+    wait_until(lambda: r.xlen(protocol.results_key("cam")) == 10, 30, "the unwatched results")
+    assert preview_fields(r, "cam") == [b""] * 10, "nobody watches: no previews, and the results say so"
+
+    r.set(protocol.watched_key("cam"), 1, ex=60)
+    seq = 10
+    deadline = time.monotonic() + 10  # the worker looks at the key about once a second
+    while not any(preview_fields(r, "cam")) and time.monotonic() < deadline:
+        r.rpush(key, frame_bytes("cam", seq, wide))
+        seq += 1
+        time.sleep(0.2)
+    assert any(preview_fields(r, "cam")), "previews once the stream is watched"
+    assert simplejpeg.decode_jpeg_header(next(p for p in preview_fields(r, "cam") if p))[:2] == (320, 320)
+
+    # A burst far faster than the cap: at most PREVIEW_MAX_FPS previews per second of it (and one or
+    # two at its start), counted over the span the worker took to publish it.
+    r.delete(protocol.results_key("burst"))
+    r.set(protocol.watched_key("burst"), 1, ex=60)
+    r.rpush(key, *(frame_bytes("burst", n, wide) for n in range(200)))
+    wait_until(lambda: r.xlen(protocol.results_key("burst")) == 200, 60, "the burst's results")
+    metas = [m for m, _ in results(r, "burst")]
+    span = metas[-1]["ts_done"] - metas[0]["ts_done"]
+    made = sum(1 for p in preview_fields(r, "burst") if p)
+    assert 1 <= made <= protocol.PREVIEW_MAX_FPS * (span + 0.5) + 2, (made, span)
+    assert made < 200, "not every frame"
+    assert all(p is not None for p in preview_fields(r, "burst")), "the others are marked skipped"
 
 
 def test_finds_people_in_the_street_video(r, start_worker):

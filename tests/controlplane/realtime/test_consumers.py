@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 
+from harness.processes import wait_until
+from inference_worker import protocol
 from tests.controlplane.realtime.helpers import add_result, close_code, next_result
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,6 +45,29 @@ async def test_picture_preview_gets_the_workers_preview_or_the_frame_when_it_has
     assert (await next_result(await ws(f"/ws/streams/street/?token={token}&picture=preview")))[1] == b"small jpeg"
     assert (await next_result(await ws(f"/ws/streams/street/?token={token}&picture=full")))[1] == jpeg
     assert (await next_result(await ws(f"/ws/streams/door/?token={token}&picture=preview")))[1] == jpeg
+
+
+async def test_a_preview_watcher_marks_its_stream_watched_for_the_workers_while_it_is_connected(
+        ws, r, streams, token, monkeypatch):
+    from controlplane.realtime import watched
+
+    monkeypatch.setattr(watched, "REFRESH", 0.2)
+    monkeypatch.setattr(watched, "_by_loop", type(watched._by_loop)())  # a new registry: the patched REFRESH
+    full = await ws(f"/ws/streams/door/?token={token}")
+    assert not r.exists(protocol.watched_key("door")), "full frames need no preview"
+    tile = await ws(f"/ws/streams/street/?token={token}&picture=preview")
+    assert r.exists(protocol.watched_key("street")), "set before the handshake completes"
+    assert 0 < r.ttl(protocol.watched_key("street")) <= protocol.WATCHED_TTL, "it expires unless refreshed"
+    r.delete(protocol.watched_key("street"))
+    await asyncio.to_thread(wait_until, lambda: r.exists(protocol.watched_key("street")), 5, "the key rewritten")
+
+    await tile.disconnect()
+    await asyncio.sleep(0.1)  # the refresher stops with the last preview watcher of the stream
+    r.delete(protocol.watched_key("street"))
+    await asyncio.sleep(0.6)
+    assert not r.exists(protocol.watched_key("street")), "no longer refreshed: it would expire by itself"
+    assert not r.exists(protocol.watched_key("door"))
+    await full.disconnect()
 
 
 async def test_an_unknown_picture_is_refused_with_4400(ws, redis_url, streams, token):

@@ -62,6 +62,19 @@ async def test_each_watcher_gets_the_picture_it_asked_for(ws, r, streams, token,
     assert [await next_result(small) for _ in sent] == [(meta, b"preview %d" % meta["seq"]) for meta in sent]
 
 
+async def test_preview_watchers_get_no_full_frame_for_a_result_whose_preview_the_worker_skipped(
+        ws, r, streams, token, jpeg, relay):
+    full = await ws(f"/ws/streams/street/?token={token}")
+    small = await ws(f"/ws/streams/street/?token={token}&picture=preview")
+    await relaying(relay)
+    await until_live(full, r, "street", jpeg)
+    await next_result(small)
+    sent = [add_result(r, "street", seq, jpeg, preview=b"" if seq % 2 else b"preview %d" % seq) for seq in range(4)]
+    assert [await next_result(full) for _ in sent] == [(meta, jpeg) for meta in sent], "full frames: every result"
+    assert [await next_result(small) for _ in sent[::2]] == [(meta, b"preview %d" % meta["seq"]) for meta in sent[::2]]
+    assert await small.receive_nothing(timeout=0.3), "the skipped ones are not sent as full frames"
+
+
 async def test_a_stream_created_after_the_relay_started_gets_its_first_results(ws, r, db, token, jpeg, relay):
     """The gap pitfall: a new stream's first results are written before the relay's next look finds it.
 
