@@ -5,10 +5,14 @@ In one run, on the same frames and the same compiled-model settings:
 (a) raw:    OpenVINO alone, asynchronous requests fed with frames decoded beforehand (the limit),
             measured before and after (b) and averaged, since a shared machine drifts;
 (b) worker: a real worker process, fed through Redis faster than it can consume
-            (Redis pop, msgpack, JPEG decode, infer, post-process, publish);
+            (Redis pop, msgpack, JPEG decode, infer, post-process, publish), its streams unwatched
+            as by default (no previews: a worker makes them only for streams whose previews a
+            dashboard watches; ``--watched`` marks them watched, so previews at up to
+            ``protocol.PREVIEW_MAX_FPS`` per stream are made too);
 (c) latency: the same worker fed at a fixed 10 fps per stream; capture-to-result p50/p99.
 
-It also prints the host-side cost per frame of each step, single-threaded, to show where time goes.
+It also prints the host-side cost per frame of each step, single-threaded, to show where time goes
+("preview" is what a watched stream's preview costs, when one is made).
 The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y>``.
 
     .venv/bin/python bench/worker_throughput.py --model builtin:people
@@ -119,7 +123,25 @@ def results_added(client: redis.Redis, stream: str) -> int:
         return 0
 
 
-def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> tuple[float, list[float]]:
+def keep_watched(client: redis.Redis, streams: list[str], stop: threading.Event) -> None:
+    """What a dashboard's web process does while its grid shows ``streams``: their watched keys, kept alive."""
+    while not stop.is_set():
+        for stream in streams:
+            client.set(protocol.watched_key(stream), 1, ex=protocol.WATCHED_TTL)
+        stop.wait(1.0)
+
+
+def previews_kept(client: redis.Redis, stream: str) -> tuple[int, int]:
+    """Of the results still in ``stream``'s Redis stream: how many carry a preview, out of how many."""
+    fields = [f for _, f in client.xrange(protocol.results_key(stream))]
+    return sum(1 for f in fields if f.get(b"preview")), len(fields)
+
+
+def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> tuple[float, list[float], tuple[int, int]]:
+    watching = threading.Event()
+    if args.watched:
+        streams = ["sat", *(f"lat{s}" for s in range(args.streams))]
+        threading.Thread(target=keep_watched, args=(client, streams, watching), daemon=True).start()
     worker = subprocess.Popen(
         [sys.executable, "-m", "inference_worker", "--redis", url, "--queue", "bench", "--model", args.model,
          "--metrics-port", "-1", "--max-age", "3600", "--requests", str(args.requests), "--worker-id", "bench"],
@@ -128,12 +150,14 @@ def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> t
     try:
         wait_until(lambda: client.exists(protocol.worker_key("bench")), 120, "the worker to start")
         throughput = _saturated(client, jpegs, args.seconds)
+        previews = previews_kept(client, "sat")
         client.delete(protocol.frames_key("bench"))
         latencies = _paced(client, jpegs, args.seconds, args.streams)
     finally:
+        watching.set()
         worker.terminate()
         worker.wait(60)
-    return throughput, latencies
+    return throughput, latencies, previews
 
 
 def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float) -> float:
@@ -189,6 +213,8 @@ def main() -> None:
     p.add_argument("--width", type=int, default=640, help="frame width, as the producer's --max-width")
     p.add_argument("--requests", type=int, default=0, help="infer requests; 0 = the worker's default")
     p.add_argument("--streams", type=int, default=1, help="streams at 10 fps each for the latency part")
+    p.add_argument("--watched", action="store_true",
+                   help="mark the streams watched, as a dashboard grid does, so the worker makes previews")
     args = p.parse_args()
 
     jpegs = sample_jpegs(50, args.width)
@@ -204,11 +230,12 @@ def main() -> None:
         url = f"redis://127.0.0.1:{port}/0"
         try:
             wait_until(lambda: pings(url), 10, "redis")
-            worker_fps, latencies = measure_worker(redis.Redis.from_url(url), url, args, jpegs)
+            worker_fps, latencies, (with_preview, kept) = measure_worker(redis.Redis.from_url(url), url, args, jpegs)
         finally:
             server.terminate()
             server.wait()
-    print(f"worker path: {worker_fps:.1f} fps", flush=True)
+    print(f"worker path ({'watched' if args.watched else 'unwatched'}): {worker_fps:.1f} fps; "
+          f"{with_preview} of its last {kept} results carry a preview", flush=True)
     raw_after, _ = measure_raw(args.model, jpegs, args.seconds, args.requests)
     raw_fps = (raw_before + raw_after) / 2
     print(f"raw OpenVINO again: {raw_after:.1f} fps; the baseline is the mean of both, {raw_fps:.1f} fps", flush=True)
