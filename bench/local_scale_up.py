@@ -13,6 +13,14 @@ Figures, all from the same run:
   ratio                    overload_to_working_s / baseline_cold_start_s (what the autoscaler adds on top
                            of starting a worker at all)
 
+Then whether the scale-out helped, as the supervisor judges it on one machine (it holds a pool whose last
+scale-out raised throughput by less than 10 % while the cores are >= 90 % busy):
+  alone_fps                the first worker's best infer fps while it was alone under the overload (its
+                           5 s sliding window only partly filled by then: a lower bound)
+  settled_fps              every replica of the scale-out past its warm-up: the pool's infer fps together
+  machine_cpu_pct          the machine's CPU use over the settled reading's window (/proc/stat)
+and any event after the scale-out (a "not scaling: the cores are full" hold says so with its figures).
+
     .venv/bin/python bench/local_scale_up.py
 """
 
@@ -44,6 +52,7 @@ ENV = {
 os.environ.update(ENV)
 
 import django  # noqa: E402
+from django.db.models import F  # noqa: E402
 
 django.setup()
 
@@ -52,7 +61,7 @@ from django.core.management import call_command  # noqa: E402
 from controlplane.registry.models import InferenceModel  # noqa: E402
 from controlplane.inference.actions import inference_service_create  # noqa: E402
 from controlplane.orchestration.reconciler import reconcile  # noqa: E402
-from controlplane.orchestration.supervisor.sampling import WARMUP  # noqa: E402
+from controlplane.orchestration.supervisor.sampling import WARMUP, MachineCpu  # noqa: E402
 from controlplane.scaling.models import ScalingEvent  # noqa: E402
 from controlplane.scaling.actions import policy_create  # noqa: E402
 from controlplane.streams.actions import stream_create  # noqa: E402
@@ -82,6 +91,23 @@ def _cold_start(client: redis.Redis) -> float:
         proc.wait(60)
 
 
+def _settled_figures(client: redis.Redis, replicas: int, alone_fps: float) -> str:
+    """The pool's infer fps once every replica is past its warm-up and a full sliding window (5 s) on."""
+    ids = [f"people-{index}" for index in range(replicas)]
+    beats = wait_until(lambda: (found := [ready(client, worker) for worker in ids]) and all(found) and found, 180,
+                       "every replica's heartbeat")
+    time.sleep(max(0.0, max(beat["started_at"] for beat in beats) + WARMUP - time.time()))
+    cpu = MachineCpu()
+    cpu.percent()
+    time.sleep(5.0)
+    machine = cpu.percent()
+    beats = [ready(client, worker) or {"infer_fps": 0.0} for worker in ids]
+    together = sum(beat["infer_fps"] for beat in beats)
+    each = " + ".join(f"{beat['infer_fps']:.1f}" for beat in beats)
+    return (f"alone_fps={alone_fps:.1f} settled_fps={together:.1f} ({each} on {replicas} workers) "
+            f"machine_cpu_pct={machine if machine is None else round(machine)} cores={os.cpu_count()}")
+
+
 def main() -> int:
     redis_proc = subprocess.Popen(redis_server_command(REDIS_PORT, WORKDIR), stdout=subprocess.DEVNULL)
     supervisor = None
@@ -104,14 +130,25 @@ def main() -> int:
         reconcile()
         wait_until(lambda: client.exists(protocol.stream_stats_key("rush")), 60, "the stream's first frame", interval=0.01)
         overload = time.time()
-        added = wait_until(lambda: working(client, "people-1"), 180, "the added worker", interval=0.02)
-        event = ScalingEvent.objects.order_by("time").first()
+        alone = []  # the first worker's infer fps while no added worker infers
+
+        def added_working():
+            found = working(client, "people-1")
+            if found is None and (first := ready(client, "people-0")):
+                alone.append(first["infer_fps"])
+            return found
+
+        added = wait_until(added_working, 180, "the added worker", interval=0.02)
+        event = ScalingEvent.objects.filter(to_replicas__gt=F("from_replicas")).order_by("time").first()
         decided = event.time.timestamp()
         print(f"scale-up event: {event.from_replicas} -> {event.to_replicas} at metric {event.metric_value} "
               f"({event.reason})")
         total = added["updated_at"] - overload
         print(f"overload_to_decision_s={decided - overload:.2f} decision_to_ready_s={added['started_at'] - decided:.2f} "
               f"overload_to_working_s={total:.2f} baseline_cold_start_s={cold_start:.2f} ratio={total / cold_start:.2f}")
+        print(_settled_figures(client, event.to_replicas, max(alone, default=0.0)))
+        for later in ScalingEvent.objects.filter(time__gt=event.time).order_by("time"):
+            print(f"later event: {later.from_replicas} -> {later.to_replicas} ({later.reason})")
         return 0
     finally:
         if supervisor is not None:
