@@ -73,7 +73,7 @@ class Supervisor:
         due = [pool for pool in self.pools.by_key.values() if isinstance(pool.unit, WorkerPool) and pool.unit.autoscale
                and now - pool.last_scaled >= self.autoscale_interval]
         if due:
-            machine_cpu = self.machine_cpu.percent()  # since the last pools were due: one interval
+            machine_cpu = self.machine_cpu.percent()  # a mean over its last 10 s
             for pool in due:
                 self._autoscale(pool, seen.heartbeats, now, machine_cpu)
         try:

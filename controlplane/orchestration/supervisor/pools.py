@@ -33,6 +33,7 @@ CRASH_LOOP_UPTIME = 10.0  # a restarted process counts as failing until it has r
 CPU_SATURATED = 90.0
 MIN_GAIN = 0.10
 SETTLE_TIMEOUT = 120.0
+AFTER_WINDOW = 10.0  # "after" is the best reading over this long from when every replica has settled
 
 
 class Process(Protocol):
@@ -68,10 +69,10 @@ class Slot:
 @dataclass
 class ScaleOut:
     """A pool's last scale-out, to tell whether it helped: the pool's throughput (frames inferred per
-    second, the settled workers' sum) before it, and once every replica had settled (past the warm-up,
-    each worker's figure over its own sliding window). "Before" is the best reading of the old workers from
-    the decision until the new ones settle: a reading at the decision may come from sliding windows that
-    the overload had only half filled."""
+    second, the settled workers' sum) before it, and after it. "Before" is the best reading of the old
+    workers from the decision until the new ones settle (a reading at the decision may come from sliding
+    windows that the overload had only half filled); "after" the best reading over :data:`AFTER_WINDOW`
+    from when every replica has settled (the first such reading can still be a transient)."""
 
     from_replicas: int
     to_replicas: int
@@ -79,11 +80,13 @@ class ScaleOut:
     before: float
     before_workers: int  # how many settled workers ``before`` was read from
     after: float | None = None
+    settled_at: float | None = None  # when every replica was first read settled
+    measured: bool = False  # the after window is over: ``after`` is final
     held: bool = False  # a "cores are full" event was reported on this evidence: not again
 
     def gain(self) -> float | None:
         """The relative throughput gain, once measured; None without a throughput to compare with."""
-        if self.after is None or self.before <= 0:
+        if not self.measured or self.after is None or self.before <= 0:
             return None
         return self.after / self.before - 1.0
 
@@ -180,7 +183,7 @@ class Pools:
         returned then (once per such evidence) keeps the replica count and says why; while the last one is
         still settling on full cores, nothing is added (its figure is awaited, up to SETTLE_TIMEOUT)."""
         policy = pool.unit.autoscale
-        self._measure(pool, throughput, settled)
+        self._measure(pool, throughput, settled, now)
         decision = pool.autoscaler.decide(
             now=now, current=pool.replicas, metric=metric, target=policy.target_value,
             min_replicas=policy.min_replicas, max_replicas=policy.max_replicas,
@@ -193,7 +196,7 @@ class Pools:
                  "reason": decision.reason}
         last = pool.last_scale_out
         if decision.desired > pool.replicas:
-            if (last is not None and last.after is None and machine_cpu is not None and machine_cpu >= CPU_SATURATED
+            if (last is not None and not last.measured and machine_cpu is not None and machine_cpu >= CPU_SATURATED
                     and now - last.at < SETTLE_TIMEOUT):
                 log.debug("supervisor: %s waits for its scale-out to %d to settle before growing onto full cores",
                           pool.key, last.to_replicas)
@@ -216,17 +219,20 @@ class Pools:
         return event
 
     @staticmethod
-    def _measure(pool: Pool, throughput: float | None, settled: int) -> None:
-        """Note the throughput after the last scale-out, at the first reading from every replica settled;
-        until then, a reading from no more than the old workers may raise the throughput before it."""
+    def _measure(pool: Pool, throughput: float | None, settled: int, now: float) -> None:
+        """Note the throughput after the last scale-out: the best reading from every replica settled over
+        AFTER_WINDOW; until they are, a reading from no more than the old workers may raise the one before."""
         last = pool.last_scale_out
-        if last is None or last.after is not None or throughput is None:
+        if last is None or last.measured or throughput is None:
             return
         if last.to_replicas != pool.replicas:  # resized since by new policy bounds: no longer the same trial
             pool.last_scale_out = None
         elif settled >= pool.replicas:
-            last.after = throughput
-        elif settled <= last.from_replicas and throughput > last.before:
+            if last.settled_at is None:
+                last.settled_at = now
+            last.after = max(throughput, last.after or 0.0)
+            last.measured = now - last.settled_at >= AFTER_WINDOW
+        elif last.settled_at is None and settled <= last.from_replicas and throughput > last.before:
             last.before, last.before_workers = throughput, settled
 
     def running_count(self) -> int:

@@ -6,6 +6,8 @@ machine decides whether another worker can help at all."""
 from __future__ import annotations
 
 import statistics
+import time
+from collections import deque
 from collections.abc import Callable
 
 from controlplane.orchestration.commands import worker_id
@@ -59,8 +61,10 @@ def read_proc_stat() -> str:
 
 
 class MachineCpu:
-    """The machine's CPU use between two readings, in % of all its cores, from the kernel's counters
-    (``/proc/stat``'s ``cpu`` line: busy jiffies over all jiffies since the last reading).
+    """The machine's CPU use over the last ``window`` seconds, in % of all its cores, from the kernel's
+    counters (``/proc/stat``'s ``cpu`` line: busy jiffies over all jiffies since the newest reading at
+    least ``window`` old, or the oldest one kept): a mean over several readings, so one second in which the
+    workers waited on Redis does not read as cores with room.
 
     Chosen over ``os.getloadavg() / os.cpu_count()``: the load average is a one-minute exponential mean,
     minutes behind a decision taken every few seconds, and it counts tasks waiting (on the disk too), not
@@ -68,12 +72,13 @@ class MachineCpu:
     ``read`` returns the ``cpu`` line (injected by the tests); without ``/proc`` (not Linux) it is unknown.
     """
 
-    def __init__(self, read: Callable[[], str] = read_proc_stat):
-        self.read = read
-        self._last: tuple[int, int] | None = None  # (busy, total) jiffies
+    def __init__(self, read: Callable[[], str] = read_proc_stat, *, window: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.read, self.window, self.clock = read, window, clock
+        self._readings: deque[tuple[float, int, int]] = deque()  # (at, busy, total jiffies)
 
     def percent(self) -> float | None:
-        """% of all cores busy since the last call; None for a first reading or an unreadable counter."""
+        """% of all cores busy over the window; None for a first reading or an unreadable counter."""
         try:
             fields = [int(value) for value in self.read().split()[1:]]
         except (OSError, ValueError):
@@ -84,7 +89,14 @@ class MachineCpu:
         counters = (fields + [0] * 8)[:8]
         idle = counters[3] + counters[4]
         total = sum(counters)
-        last, self._last = self._last, (total - idle, total)
-        if last is None or total <= last[1]:
+        now = self.clock()
+        readings = self._readings
+        readings.append((now, total - idle, total))
+        while len(readings) >= 3 and readings[1][0] <= now - self.window:
+            readings.popleft()
+        if len(readings) < 2:
             return None
-        return 100.0 * (total - idle - last[0]) / (total - last[1])
+        _, busy_then, total_then = readings[0]
+        if total <= total_then:
+            return None
+        return 100.0 * (total - idle - busy_then) / (total - total_then)

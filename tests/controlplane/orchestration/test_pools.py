@@ -153,13 +153,17 @@ def test_a_producer_is_ready_while_its_stream_beats():
     assert pool.status(set(), {"street"}).ready == 0, "a beat left by a process that is gone counts for nothing"
 
 
-def grown_once(*, cpu: float, before: float = 20.0):
-    """A pool of 1-4 that a first overload grew to 2 while the machine's CPU was at ``cpu`` %."""
+def grown_once(*, cpu: float, before: float = 20.0, settle: bool = True):
+    """A pool of 1-4 that a first overload grew to 2 while the machine's CPU was at ``cpu`` %; with
+    ``settle``, both replicas are then read settled at 20 s (a transient 5 fps: "after" is the best reading
+    over AFTER_WINDOW, so final from 30 s on)."""
     starts = FakeStarts()
     pools = running(starts, Pools(starts, grace=30), {"worker/people": ("h1", elastic(1, 4))})
     pool = pools.by_key["worker/people"]
     event = pools.autoscale(pool, 2.0, now=10.0, throughput=before, settled=1, machine_cpu=cpu)
     assert (event["from_replicas"], event["to_replicas"]) == (1, 2), "a first scale-out always happens"
+    if settle:
+        assert pools.autoscale(pool, 1.0, now=20.0, throughput=5.0, settled=2, machine_cpu=cpu) is None
     return pools, pool, starts
 
 
@@ -195,10 +199,15 @@ def test_cores_with_room_grow_the_pool_whatever_the_last_scale_out_gained():
 
 
 def test_on_full_cores_the_pool_waits_for_its_scale_out_to_settle_but_not_forever():
-    pools, pool, _ = grown_once(cpu=97.0)
+    pools, pool, _ = grown_once(cpu=97.0, settle=False)
     # people-1 still warming up: only people-0 is read, and the rule still asks for more
     assert pools.autoscale(pool, 2.0, now=15.0, throughput=20.0, settled=1, machine_cpu=98.0) is None
     assert pool.replicas == 2 and pool.last_scale_out.after is None
+    assert pools.autoscale(pool, 1.6, now=20.0, throughput=20.0, settled=2, machine_cpu=98.0) is None
+    assert pools.autoscale(pool, 1.6, now=29.0, throughput=20.0, settled=2, machine_cpu=98.0) is None, (
+        "settled, but its after window is not over")
+    pool.last_scale_out.settled_at = None  # as if people-1 had died since and never settled again
+    pool.last_scale_out.after = None
     late = pools.autoscale(pool, 2.0, now=10.0 + SETTLE_TIMEOUT, throughput=20.0, settled=1, machine_cpu=98.0)
     assert late["to_replicas"] == 4, "a scale-out whose workers never all settled is no evidence"
 
@@ -209,6 +218,7 @@ def test_the_hold_is_said_again_once_the_situation_changes():
     assert pools.autoscale(pool, 0.3, now=40.0, throughput=6.0, settled=2, machine_cpu=97.0)["to_replicas"] == 1
     again = pools.autoscale(pool, 2.0, now=50.0, throughput=20.0, settled=1, machine_cpu=97.0)
     assert again["to_replicas"] == 2, "after scaling in, a scale-out is a new trial"
+    assert pools.autoscale(pool, 1.6, now=60.0, throughput=20.0, settled=2, machine_cpu=97.0) is None
     held = pools.autoscale(pool, 1.6, now=70.0, throughput=20.0, settled=2, machine_cpu=97.0)
     assert (held["to_replicas"], held["reason"][:38]) == (2, "not scaling: the cores are full (CPU a")
 
@@ -222,7 +232,8 @@ def test_a_spec_change_forgets_what_the_last_scale_out_gained():
 
 
 def test_the_throughput_before_a_scale_out_is_the_old_workers_best_until_the_new_ones_settle():
-    pools, pool, _ = grown_once(cpu=97.0, before=12.0)  # decided on a sliding window the overload half filled
+    pools, pool, _ = grown_once(cpu=97.0, before=12.0, settle=False)  # decided on a sliding window the overload half filled
     assert pools.autoscale(pool, 2.0, now=15.0, throughput=20.0, settled=1, machine_cpu=98.0) is None
-    held = pools.autoscale(pool, 1.6, now=30.0, throughput=20.4, settled=2, machine_cpu=98.0)
+    assert pools.autoscale(pool, 1.6, now=20.0, throughput=20.4, settled=2, machine_cpu=98.0) is None
+    held = pools.autoscale(pool, 1.6, now=30.0, throughput=6.0, settled=2, machine_cpu=98.0)
     assert "took the pool from 20.0 fps on 1 worker to 20.4 fps on 2, +2%" in held["reason"]

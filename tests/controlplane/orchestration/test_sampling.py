@@ -70,12 +70,29 @@ def test_the_machines_cpu_is_its_busy_share_of_all_cores_between_two_readings():
                   "cpu  1900 0 550 8540 510 0 0 0 600 0",  # idle only
                   "garbage",
                   "cpu  2000 0 550 8940 510 0 0 0 600 0"])  # +100 busy of +500 since the last good one
-    cpu = sampling.MachineCpu(read=lambda: next(lines))
+    cpu = sampling.MachineCpu(read=lambda: next(lines), window=0)
     assert cpu.percent() is None, "a first reading has nothing to compare with"
     assert cpu.percent() == pytest.approx(95.0), "iowait counts as idle, guest time is not counted twice"
     assert cpu.percent() == 0.0
     assert cpu.percent() is None
     assert cpu.percent() == pytest.approx(20.0)
+
+
+def test_the_machines_cpu_is_a_mean_over_its_window():
+    clock, busy = [0.0], [0]
+
+    def line() -> str:
+        return f"cpu  {busy[0]} 0 0 {100 * int(clock[0]) - busy[0]} 0 0 0 0 0 0"  # 100 jiffies a second
+
+    cpu = sampling.MachineCpu(read=line, window=10.0, clock=lambda: clock[0])
+    cpu.percent()
+    for second in range(1, 11):  # 10 s with the cores busy all the time...
+        clock[0], busy[0] = second, busy[0] + 100
+        cpu.percent()
+    clock[0] = 11.0  # ...and then one idle second
+    assert cpu.percent() == pytest.approx(90.0), "the last 10 s, not the last second"
+    clock[0] = 25.0
+    assert cpu.percent() == pytest.approx(0.0), "what is older than the window is forgotten"
 
 
 def test_the_machines_cpu_is_unknown_without_proc_stat():
