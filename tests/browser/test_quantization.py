@@ -20,15 +20,21 @@ pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the f
 expect.set_options(timeout=30_000)
 
 
+def ready_people(system) -> dict:
+    """The built-in people model, validated: built-ins are registered pending and the Celery worker validates them."""
+    people = next(m for m in system.api("GET", "/api/models/?page_size=200")["results"] if m["builtin"] == "builtin:people")
+    if people["status"] != "ready":
+        system.api("POST", f"/api/models/{people['id']}/validate/")
+        wait_until(lambda: system.api("GET", f"/api/models/{people['id']}/")["status"] == "ready", 120, "people validated")
+    return people
+
+
 def test_an_operator_quantizes_people_on_a_streams_results_and_sees_how_it_measured(page, system, screenshot):
     system.api("POST", "/api/streams/", {"name": "plaza", **STREET})
     try:
         results = redis_client(system.redis_url)
         wait_until(lambda: results.xlen(protocol.results_key("plaza")) >= 16, 120, "results of the plaza stream")
-        people = next(m for m in system.api("GET", "/api/models/?page_size=200")["results"] if m["builtin"] == "builtin:people")
-        if people["status"] != "ready":  # built-ins are registered pending; the Celery worker validates them
-            system.api("POST", f"/api/models/{people['id']}/validate/")
-            wait_until(lambda: system.api("GET", f"/api/models/{people['id']}/")["status"] == "ready", 120, "people validated")
+        people = ready_people(system)
 
         log_in(page, "operator", PASSWORDS["operator"])
         page.get_by_test_id("nav-models").click()
@@ -63,8 +69,18 @@ def test_an_operator_quantizes_people_on_a_streams_results_and_sees_how_it_measu
 
 
 def test_a_viewer_sees_the_jobs_but_no_quantize_or_cancel_control(page, system):
-    log_in(page, "viewer", PASSWORDS["viewer"])
-    page.get_by_test_id("nav-models").click()
-    expect(page.locator('[data-testid=model-row][data-model="people:1"]')).to_be_visible()
-    expect(page.get_by_test_id("quantize")).to_have_count(0)
-    expect(page.get_by_test_id("quantization-cancel")).to_have_count(0)
+    """A job waiting for frames of a silent stream is one an operator could cancel; the viewer sees it, unable to."""
+    people = ready_people(system)
+    system.api("POST", "/api/streams/", {"name": "silent", "source_kind": "external", "queue": "silent"})
+    job = system.api("POST", f"/api/models/{people['id']}/quantize/", {"stream": "silent", "frames": 8})
+    try:
+        log_in(page, "viewer", PASSWORDS["viewer"])
+        page.get_by_test_id("nav-models").click()
+        expect(page.locator('[data-testid=model-row][data-model="people:1"]').get_by_test_id("precision")).to_have_text("FP32")
+        row = page.locator(f'[data-testid=quantization-row][data-job="{job["id"]}"]')
+        expect(row.get_by_test_id("quantization-state")).to_have_text("collecting")
+        expect(page.get_by_test_id("quantize")).to_have_count(0)
+        expect(row.get_by_test_id("quantization-cancel")).to_have_count(0)
+    finally:
+        system.api("POST", f"/api/quantizations/{job['id']}/cancel/")
+        system.api("DELETE", "/api/streams/silent/")
