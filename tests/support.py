@@ -3,15 +3,20 @@ worker command lines, and the test database's URL for the processes a test start
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import redis
 import simplejpeg
 import skimage.data
 
-from harness.processes import REPO
+from harness.processes import REPO, Proc, wait_until
 from inference_worker import protocol
 
 VTEST = REPO / ".assets" / "vtest.avi"
@@ -81,3 +86,31 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
     return f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def celery_worker(redis_url: str, log: Path, media_root: Path, **env: str) -> Iterator[Proc]:
+    """A real Celery worker process (one solo pool) on the test database and Redis, stopped afterwards.
+
+    The worker must see the test's rows: the test database is a file and the test commits for real
+    (``transaction=True``). ``env`` adds settings, e.g. ``TMPDIR``.
+    """
+    worker = Proc(
+        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "--concurrency", "1", "-l", "info"],
+        log,
+        env={
+            "DJANGO_SETTINGS_MODULE": "controlplane.config.settings", "REDIS_URL": redis_url,
+            "EI_DATA_DIR": os.environ["EI_DATA_DIR"], "DATABASE_URL": database_url(),
+            "EI_MEDIA_ROOT": str(media_root), "CELERY_TASK_ALWAYS_EAGER": "false", **env,
+        },
+    )
+    try:
+        wait_until(lambda: " ready." in worker.output() or worker.popen.poll() is not None, 60, "the Celery worker")
+        assert worker.popen.poll() is None, worker.output()
+        yield worker
+    finally:
+        if worker.popen.poll() is None:
+            try:
+                worker.terminate()
+            except subprocess.TimeoutExpired:
+                worker.kill()

@@ -11,23 +11,7 @@ import redis
 import simplejpeg
 
 from inference_worker import protocol
-from tests.support import VTEST, jpeg_of, sample_image
-
-
-def street_jpegs(count: int, *, every: int = 4) -> list[bytes]:
-    """JPEGs of every ``every``-th frame of the street video (pedestrians), from its start."""
-    capture = cv2.VideoCapture(str(VTEST))
-    jpegs: list[bytes] = []
-    try:
-        while len(jpegs) < count:
-            for _ in range(every):
-                ok, image = capture.read()
-                if not ok:
-                    raise AssertionError(f"{VTEST} has fewer than {count * every} frames")
-            jpegs.append(jpeg_of(image))
-    finally:
-        capture.release()
-    return jpegs
+from tests.support import sample_image
 
 
 def face_pictures(count: int) -> list[np.ndarray]:

@@ -10,12 +10,13 @@ import pytest
 
 from controlplane.quantization.collect import NoResults, collect_frames
 from inference_worker import protocol
-from tests.controlplane.quantization.frames import push_results, street_jpegs
+from tests.controlplane.quantization.frames import push_results
+from tests.support import vtest_jpegs
 
 
 @pytest.fixture(scope="module")
 def street() -> list[bytes]:
-    return street_jpegs(12, every=2)
+    return vtest_jpegs(12, every=2)
 
 
 def test_frames_already_there_are_taken_once_each_however_many_queues_the_stream_feeds(r, street):

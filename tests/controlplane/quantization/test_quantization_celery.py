@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,10 +20,11 @@ from controlplane.quantization.models import QuantizationJob
 from controlplane.registry.actions import model_create
 from controlplane.registry.models import InferenceModel
 from controlplane.streams.actions import stream_create
-from harness.processes import Proc, wait_until
-from tests.controlplane.quantization.frames import face_pictures, png_of, push_results, street_jpegs
+from harness.processes import wait_until
+from tests.controlplane.quantization.frames import face_pictures, png_of, push_results
 from tests.controlplane.registry.model_support import stored_files
-from tests.support import database_url, jpeg_of
+from tests.support import celery_worker as real_celery_worker
+from tests.support import jpeg_of, vtest_jpegs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,26 +48,11 @@ def worker_tmp(tmp_path) -> Path:
 
 @pytest.fixture
 def celery_worker(redis_url, media, worker_tmp, tmp_path):
-    worker = Proc(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "--concurrency", "1", "-l", "info"],
-        tmp_path / "celery.log",
-        env={
-            "DJANGO_SETTINGS_MODULE": "controlplane.config.settings", "REDIS_URL": redis_url,
-            "EI_DATA_DIR": os.environ["EI_DATA_DIR"], "DATABASE_URL": database_url(),
-            "EI_MEDIA_ROOT": str(media), "CELERY_TASK_ALWAYS_EAGER": "false", "TMPDIR": str(worker_tmp),
-            "EI_QUANTIZATION_MEASURE_SECONDS": "1", "EI_QUANTIZATION_IDLE_SECONDS": "60",
-        },
-    )
-    try:
-        wait_until(lambda: " ready." in worker.output() or worker.popen.poll() is not None, 60, "the Celery worker")
-        assert worker.popen.poll() is None, worker.output()
+    with real_celery_worker(
+        redis_url, tmp_path / "celery.log", media, TMPDIR=str(worker_tmp),
+        EI_QUANTIZATION_MEASURE_SECONDS="1", EI_QUANTIZATION_IDLE_SECONDS="60",
+    ) as worker:
         yield worker
-    finally:
-        if worker.popen.poll() is None:
-            try:
-                worker.terminate()
-            except subprocess.TimeoutExpired:
-                worker.kill()
 
 
 def ready(builtin: str) -> InferenceModel:
@@ -125,7 +108,7 @@ def test_people_is_quantized_on_a_streams_results_and_measured_against_its_paren
 ):
     people = ready("builtin:people")
     stream_create(name="street", source_kind="external", queue="people", extra_queues=["face"])
-    frames = street_jpegs(32)
+    frames = vtest_jpegs(32, every=4)
     push_results(r, "street", frames[:20], queues=("people", "face"))  # each frame twice, once per queue
 
     started = api.post(f"/api/models/{people.pk}/quantize/", {"stream": "street", "frames": 24}, format="json")
@@ -195,7 +178,7 @@ def test_a_corrupt_parent_fails_with_the_reason_and_leaves_nothing(api, celery_w
 def test_a_job_cancelled_while_it_collects_ends_cancelled_with_nothing_left(api, celery_worker, media, r):
     people = ready("builtin:people")
     stream_create(name="slow", source_kind="external", queue="people")
-    push_results(r, "slow", street_jpegs(5))
+    push_results(r, "slow", vtest_jpegs(5, every=4))
     job_id = api.post(f"/api/models/{people.pk}/quantize/", {"stream": "slow", "frames": 8}, format="json").json()["id"]
     job = wait_until(
         lambda: (job := api.get(f"{JOBS}{job_id}/").json())["collected"] == 5 and job, 60, "five frames collected"

@@ -6,15 +6,12 @@ one), the test commits for real (``transaction=True``), and the worker gets the 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.controlplane.registry.model_support import BLAZEFACE, MODELS, upload
-from harness.processes import Proc, wait_until
-from tests.support import database_url
+from harness.processes import wait_until
+from tests.support import celery_worker as real_celery_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,25 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def celery_worker(redis_url, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    worker = Proc(
-        [sys.executable, "-m", "celery", "-A", "controlplane", "worker", "--pool", "solo", "--concurrency", "1", "-l", "info"],
-        tmp_path / "celery.log",
-        env={
-            "DJANGO_SETTINGS_MODULE": "controlplane.config.settings", "REDIS_URL": redis_url,
-            "EI_DATA_DIR": os.environ["EI_DATA_DIR"], "DATABASE_URL": database_url(),
-            "EI_MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_TASK_ALWAYS_EAGER": "false",
-        },
-    )
-    try:
-        wait_until(lambda: " ready." in worker.output() or worker.popen.poll() is not None, 60, "the Celery worker")
-        assert worker.popen.poll() is None, worker.output()
+    with real_celery_worker(redis_url, tmp_path / "celery.log", settings.MEDIA_ROOT) as worker:
         yield worker
-    finally:
-        if worker.popen.poll() is None:
-            try:
-                worker.terminate()
-            except subprocess.TimeoutExpired:
-                worker.kill()
 
 
 def test_an_upload_is_validated_by_a_celery_worker(api, celery_worker):
