@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# Build kube-apiserver and kube-controller-manager from Debian's source package, once per machine.
+# Build the Kubernetes control plane and node binaries from Debian's source package, once per machine:
+# kube-apiserver and kube-controller-manager (the fast API-server-only tests, `make kube-up`), and
+# kube-scheduler, kubelet and kube-proxy (the real one-node cluster, `make cluster-up`).
 # The binaries are cached outside the repo (EI_KUBE_CACHE); a second call finds them and returns.
-# Why from source: no registry this kind of machine reaches ships a kube-apiserver binary.
+# A lock keeps two builds on one machine (two checkouts, a CI run beside a session) out of each other's tree.
+# Why from source: no registry this kind of machine reaches ships these binaries.
 set -euo pipefail
 
 CACHE="${EI_KUBE_CACHE:-$HOME/.cache/elastic-inference/kube}"
 BIN="$CACHE/bin"
-if [[ -x "$BIN/kube-apiserver" && -x "$BIN/kube-controller-manager" ]]; then
-    exit 0
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+built() {
+    local name
+    for name in "${BINARIES[@]}"; do [[ -x "$BIN/$name" ]] || return 1; done
+}
+built && exit 0
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/build.lock"
+if ! flock -n 9; then
+    echo "kube-build: another build holds $CACHE/build.lock; waiting for it"
+    flock 9
 fi
+built && exit 0  # the build we waited for made them
 
 SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
@@ -47,11 +61,14 @@ cd kubernetes-*/
 export PATH=/usr/lib/go-1.19/bin:$PATH GOPATH=$PWD/.go GOCACHE=$WORK/gocache GOPROXY=off \
        CGO_ENABLED=0 KUBE_GIT_VERSION=v1.20.2 KUBE_GIT_TREE_STATE=clean
 mkdir -p .go/src/k8s.io && ln -sfn ../../.. .go/src/k8s.io/kubernetes
-echo "kube-build: building kube-apiserver and kube-controller-manager (about 8 minutes on 2 cores)"
-make WHAT=cmd/kube-apiserver >"$WORK/make.log" 2>&1
-make WHAT=cmd/kube-controller-manager >>"$WORK/make.log" 2>&1
+echo "kube-build: building ${BINARIES[*]} (about 10 minutes on 2 cores, 1.4 GB of memory)"
+if ! make WHAT="${BINARIES[*]/#/cmd/}" >"$WORK/make.log" 2>&1; then
+    tail -30 "$WORK/make.log" >&2
+    echo "kube-build: make failed; the whole log is $WORK/make.log" >&2
+    exit 1
+fi
 
 mkdir -p "$BIN"
-install -m 0755 _output/bin/kube-apiserver _output/bin/kube-controller-manager "$BIN/"
+for name in "${BINARIES[@]}"; do install -m 0755 "_output/bin/$name" "$BIN/"; done
 cd "$CACHE" && rm -rf "$WORK"
 echo "kube-build: done, binaries in $BIN"

@@ -102,6 +102,7 @@ async def test_a_stream_known_only_to_redis_is_relayed_too(r, redis_url, jpeg, r
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add("stream.elsewhere", channel)
+    await relaying(relay)
     meta = add_result(r, "elsewhere", 3, jpeg)
     event = await asyncio.wait_for(layer.receive(channel), 10)
     assert event["type"] == "stream.result" and event["jpeg"] == jpeg
