@@ -1,0 +1,147 @@
+"""Deploy the kit on the one-node cluster of ``make cluster-up``: the steps of k8s/README.md, done for you.
+
+It makes the Secrets' values once (random, in ``k8s/overlays/local/secrets/``, git-ignored, mode 0600),
+applies ``k8s/overlays/local``, waits for every control-plane Deployment, sets the dashboard user's
+password, and gives the worker pods their Secret (the Redis URL by address, the model-download token
+from ``manage.py worker_token``). Run again, it changes nothing that is already right. Values travel in
+files and on stdin, never on a command line. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+OVERLAY = REPO / "k8s" / "overlays" / "local"
+SECRETS = OVERLAY / "secrets"
+KUBECONFIG = REPO / ".kube" / "cluster.config"
+NAMESPACE = "elastic-inference"
+ADMIN_USER = "admin"
+REDIS_ADDRESS = "198.19.0.10:6379"  # k8s/overlays/local/services.yaml
+URL = "http://127.0.0.1:31080"  # the control plane's NodePort, on the node
+REDIS_NODEPORT = "127.0.0.1:31003"
+DEPLOYMENTS = ("postgres", "redis", "controlplane", "relay", "celery-worker", "celery-beat")
+
+# Sets the dashboard user's password (read from stdin), making the user when it is missing.
+_SET_ADMIN = """
+import sys
+from django.contrib.auth import get_user_model
+user, _ = get_user_model().objects.get_or_create(username=sys.argv[1], defaults={"is_staff": True, "is_superuser": True})
+user.is_staff = user.is_superuser = user.is_active = True
+user.set_password(sys.stdin.read())
+user.save()
+"""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Where the deployed control plane answers and the credentials to use it from the node."""
+
+    url: str
+    admin_user: str
+    admin_password: str
+    redis_url: str  # through the NodePort, for producers on the node
+
+
+def kubectl(*args: str, kubeconfig: Path = KUBECONFIG, stdin: str | None = None, check: bool = True) -> str:
+    done = subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", "-n", NAMESPACE, *args],
+        input=stdin, capture_output=True, text=True,
+    )
+    if check and done.returncode:
+        raise SystemExit(f"deploy: kubectl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+def secret_value(name: str, make) -> str:
+    """The value kept in secrets/<name>, made by ``make()`` on the first run."""
+    SECRETS.mkdir(mode=0o700, exist_ok=True)
+    path = SECRETS / name
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(make())
+    return path.read_text()
+
+
+def write_secrets() -> dict[str, str]:
+    """The values the overlay's secretGenerator reads, plus the dashboard user's password."""
+    values = {name: secret_value(name, lambda: secrets.token_hex(32))
+              for name in ("django-secret-key", "redis-password", "postgres-password")}
+    values["admin-password"] = secret_value("admin-password", lambda: secrets.token_urlsafe(12))
+    values["database-url"] = secret_value(
+        "database-url",
+        lambda: f"postgres://postgres:{values['postgres-password']}@elastic-inference-postgres:5432/elastic_inference",
+    )
+    return values
+
+
+def wait_for_rollouts(kubeconfig: Path, timeout: int) -> None:
+    for name in DEPLOYMENTS:
+        kubectl("rollout", "status", f"deployment/elastic-inference-{name}", f"--timeout={timeout}s",
+                kubeconfig=kubeconfig)
+
+
+def manage(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    """``python manage.py ARGS`` in the server's container (retried while the database is not up yet)."""
+    deadline = time.monotonic() + 60
+    while True:
+        done = subprocess.run(
+            ["kubectl", f"--kubeconfig={kubeconfig}", "-n", NAMESPACE, "exec", "-i",
+             "deployment/elastic-inference-controlplane", "-c", "server", "--", "python", "manage.py", *args],
+            input=stdin or "", capture_output=True, text=True,
+        )
+        if done.returncode == 0:
+            return done.stdout
+        if time.monotonic() > deadline:
+            raise SystemExit(f"deploy: manage.py {args[0]} failed: {done.stderr.strip()[-2000:]}")
+        time.sleep(2)
+
+
+def worker_secret(kubeconfig: Path, redis_password: str) -> None:
+    """The Secret of the worker and producer pods (k8s/README.md step 5), applied so a rerun updates it."""
+    token = manage(kubeconfig, "worker_token").strip()
+    body = {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "elastic-inference-worker", "labels": {"app.kubernetes.io/part-of": "elastic-inference"}},
+        "stringData": {"redis-url": f"redis://:{redis_password}@{REDIS_ADDRESS}/0", "model-token": token},
+    }
+    kubectl("apply", "-f", "-", stdin=json.dumps(body), kubeconfig=kubeconfig)
+
+
+def deploy(kubeconfig: Path = KUBECONFIG, timeout: int = 300) -> Deployed:
+    values = write_secrets()
+    kubectl("apply", "-k", str(OVERLAY), kubeconfig=kubeconfig)
+    wait_for_rollouts(kubeconfig, timeout)
+    manage(kubeconfig, "shell", "-c", _SET_ADMIN, ADMIN_USER, stdin=values["admin-password"])
+    worker_secret(kubeconfig, values["redis-password"])
+    return Deployed(URL, ADMIN_USER, values["admin-password"],
+                    f"redis://:{values['redis-password']}@{REDIS_NODEPORT}/0")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubeconfig", type=Path, default=KUBECONFIG)
+    parser.add_argument("--timeout", type=int, default=300, help="seconds to wait for each Deployment")
+    options = parser.parse_args()
+    started = time.monotonic()
+    deployed = deploy(options.kubeconfig, options.timeout)
+    print(
+        f"deploy: the kit is up on the local cluster in {time.monotonic() - started:.0f} s\n"
+        f"  dashboard {deployed.url}/   log in as {deployed.admin_user} / {deployed.admin_password}\n"
+        f"  producers on this machine: python -m producers ... --redis-url 'redis://:<password>@{REDIS_NODEPORT}/0'"
+        f" (the password: {SECRETS.relative_to(REPO)}/redis-password)\n"
+        f"  kubectl --kubeconfig {options.kubeconfig.relative_to(REPO) if options.kubeconfig.is_relative_to(REPO) else options.kubeconfig}"
+        f" get deploy,hpa,pods -l app.kubernetes.io/part-of=elastic-inference -A"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
