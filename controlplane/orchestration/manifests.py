@@ -117,6 +117,9 @@ def _secret_env(name: str, secret: str, key: str) -> dict:
 
 
 _CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+#: A container that exits with an error leaves its log's tail as its termination message, which the
+#: backend shows as the unit's error (a bad model's traceback ends with why).
+_TERMINATION_MESSAGE = "FallbackToLogsOnError"
 _POD_SECURITY = {"runAsNonRoot": True, "runAsUser": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER}
 
 
@@ -144,6 +147,7 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
         "livenessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
         "resources": config.resources,
         "securityContext": _CONTAINER_SECURITY,
+        "terminationMessagePolicy": _TERMINATION_MESSAGE,
     }
     pod = {
         "metadata": {
@@ -222,6 +226,7 @@ def producer_deployment(producer: Producer, config: PodConfig) -> dict:
         "args": producer_args(producer),
         "env": [_secret_env("REDIS_URL", config.secret, "redis-url")],
         "securityContext": _CONTAINER_SECURITY,
+        "terminationMessagePolicy": _TERMINATION_MESSAGE,
     }
     pod = {
         "metadata": {"labels": labels(producer, "producer")},

@@ -5,10 +5,11 @@ from __future__ import annotations
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
+from controlplane.orchestration.backends.kubernetes_objects import KINDS
 from controlplane.orchestration.manifests import OWNED_SELECTOR
 from harness.processes import wait_until
 
-API_VERSIONS = {"Deployment": "apps/v1", "Service": "v1", "HorizontalPodAutoscaler": "autoscaling/v2beta2"}
+API_VERSIONS = {"Deployment": "apps/v1", "Service": "v1", "HorizontalPodAutoscaler": "autoscaling/v2beta2", "Pod": "v1"}
 MANUAL = "kubectl-edit"  # the field manager of a person editing objects by hand
 
 
@@ -30,10 +31,15 @@ class Admin:
         """Every object with our labels, as (kind, name) -> resourceVersion."""
         return self.versions(OWNED_SELECTOR)
 
+    def pods(self) -> list[dict]:
+        """The pods the ReplicaSets made for our Deployments (no kubelet here: nothing runs them)."""
+        return self.resource("Pod").get(namespace=self.namespace, label_selector=OWNED_SELECTOR).to_dict()["items"]
+
     def versions(self, label_selector: str | None = None) -> dict[tuple[str, str], str]:
+        """The resourceVersions of the kinds a unit is made of (not of the pods the controllers make)."""
         return {
             (kind, item["metadata"]["name"]): item["metadata"]["resourceVersion"]
-            for kind in API_VERSIONS
+            for kind in KINDS
             for item in self.resource(kind).get(
                 namespace=self.namespace, label_selector=label_selector).to_dict()["items"]
         }

@@ -207,6 +207,12 @@ def test_a_producer_is_one_deployment_that_runs_its_source_into_every_queue():
     assert env(deployment)["REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == "redis-url"
 
 
+def test_worker_and_producer_containers_leave_their_log_tail_as_termination_message():
+    """A crash-looping pod's status then says why (the backend shows the last line as the unit's error)."""
+    for deployment in (by_kind(PEOPLE)["Deployment"], by_kind(FILE_STREAM)["Deployment"]):
+        assert container(deployment)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
 @pytest.mark.parametrize(("kind", "source", "args"), [
     ("camera", "0", ["camera", "--device", "0"]),
     ("camera", "/dev/video2", ["camera", "--device", "2"]),

@@ -10,7 +10,7 @@ import pytest
 
 from controlplane.orchestration import manifests
 from controlplane.orchestration.backends.kubernetes_objects import (
-    changes, covers, observed_unit, observed_units, quantity_value,
+    ERROR_LINE_MAX, changes, covers, observed_unit, observed_units, quantity_value,
 )
 from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, unit_key
 from harness.processes import REPO
@@ -78,6 +78,77 @@ def test_a_deployment_that_cannot_make_pods_is_an_error():
     assert observed_unit({"Deployment": deployment}).error == "pods are forbidden: quota"
 
 
+def pod(name: str, unit=SCALED, *, waiting: dict | None = None, last: dict | None = None,
+        terminated: dict | None = None, ready: bool = False, init: bool = False, **metadata) -> dict:
+    """One of ``unit``'s pods as the kubelet reports it: its one container waiting, terminated or running."""
+    state = {"waiting": waiting} if waiting else {"terminated": terminated} if terminated else {"running": {}}
+    container = {"name": "worker", "ready": ready, "restartCount": 3 if last else 0, "state": state,
+                 "lastState": {"terminated": last} if last else {}}
+    statuses = {"initContainerStatuses" if init else "containerStatuses": [container]}
+    return {"metadata": {"name": name, "labels": manifests.labels(unit, "worker"), **metadata},
+            "status": {"phase": "Pending" if init else "Running", **statuses}}
+
+
+TRACEBACK = 'Traceback (most recent call last):\n  File "worker.py", line 3\nRuntimeError: cannot read model.xml\n\n'
+CRASHING = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container=worker"},
+            "last": {"exitCode": 1, "reason": "Error", "message": TRACEBACK}}
+
+
+def pods_error(*pods: dict) -> str:
+    """The error the unit SCALED shows with these pods listed beside its objects."""
+    listings = {kind: [obj] for kind, obj in served(manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)).items()}
+    return observed_units(listings, list(pods))[unit_key(SCALED)].error
+
+
+def test_a_crash_looping_container_is_the_error_with_its_last_log_line():
+    assert pods_error(pod("a", **CRASHING)) == "CrashLoopBackOff: RuntimeError: cannot read model.xml"
+    no_words = pod("a", waiting=CRASHING["waiting"], last={"exitCode": 1, "reason": "Error"})
+    assert pods_error(no_words) == "CrashLoopBackOff: back-off 40s restarting failed container=worker"
+    endless = pod("a", waiting=CRASHING["waiting"], last={"exitCode": 1, "message": "x" * 5000})
+    assert pods_error(endless) == "CrashLoopBackOff: " + "x" * (ERROR_LINE_MAX - 1) + "\u2026"
+
+
+@pytest.mark.parametrize("reason", ["ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull",
+                                    "CreateContainerConfigError"])
+def test_an_image_or_configuration_the_kubelet_cannot_use_is_the_error(reason):
+    message = 'Back-off pulling image "elastic-inference/worker:typo"'
+    assert pods_error(pod("a", waiting={"reason": reason, "message": message})) == f"{reason}: {message}"
+
+
+def test_a_container_or_init_container_that_exited_with_an_error_is_the_error():
+    assert pods_error(pod("a", terminated={"exitCode": 137, "reason": "OOMKilled"})) == "OOMKilled: exit code 137"
+    failed_init = pod("a", init=True, terminated={"exitCode": 2, "reason": "Error", "message": "no such model\n"})
+    assert pods_error(failed_init) == "Error: no such model"
+    assert pods_error(pod("a", terminated={"exitCode": 0, "reason": "Completed"})) == ""
+
+
+def test_pods_that_are_starting_running_or_on_their_way_out_are_no_error():
+    unscheduled = {"metadata": {"name": "c", "labels": manifests.labels(SCALED, "worker")}, "status": {}}
+    starting = [pod("a", waiting={"reason": "ContainerCreating"}), pod("b", waiting={"reason": "PodInitializing"})]
+    assert pods_error(*starting, unscheduled, pod("d", ready=True)) == ""
+    evicted = pod("e", terminated={"exitCode": 137, "reason": "Error"})
+    evicted["status"].update(phase="Failed", reason="Evicted")
+    replaced = pod("f", **CRASHING, deletionTimestamp="2026-01-01T00:00:00Z")
+    assert pods_error(evicted, replaced) == ""
+
+
+def test_one_crashing_pod_among_ready_ones_is_still_the_error_and_another_units_pods_are_not():
+    other = WorkerPool(service="faces", queue="faces", model=ModelRef(builtin="builtin:faces"))
+    assert pods_error(pod("a", ready=True), pod("b", **CRASHING)).startswith("CrashLoopBackOff: RuntimeError")
+    assert pods_error(pod("a", ready=True), pod("faces", other, **CRASHING)) == ""
+
+
+def test_a_crashing_pod_says_more_than_the_deployments_progress_deadline():
+    live = served(manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION))
+    live["Deployment"]["status"] = {"conditions": [{"type": "Progressing", "status": "False",
+                                                    "reason": "ProgressDeadlineExceeded", "message": "timed out"}]}
+    listings = {kind: [obj] for kind, obj in live.items()}
+    assert observed_units(listings, [])[unit_key(SCALED)].error == "timed out"
+    observed = observed_units(listings, [pod("a", **CRASHING)])[unit_key(SCALED)]
+    assert observed.error == "CrashLoopBackOff: RuntimeError: cannot read model.xml"
+    assert set(observed.detail) == {"Deployment", "Service", "HorizontalPodAutoscaler"}  # pods are never deleted
+
+
 def test_an_unchanged_unit_needs_no_write_and_a_change_updates_only_its_object():
     bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
     live = served(bodies)
@@ -133,7 +204,7 @@ def test_owned_objects_are_grouped_by_the_unit_they_belong_to():
     bodies = manifests.unit_objects(SCALED, POD_CONFIG, HPA_VERSION)
     listings = {kind: [obj] for kind, obj in served(bodies).items()}
     listings["Service"].append({"metadata": {"name": "unannotated", "annotations": {}}})
-    observed = observed_units(listings)
+    observed = observed_units(listings, [])
     assert list(observed) == [unit_key(SCALED)]
     assert set(observed[unit_key(SCALED)].detail) == {"Deployment", "Service", "HorizontalPodAutoscaler"}
 

@@ -98,3 +98,24 @@ def test_the_role_allows_nothing_elsewhere_and_no_secrets(kube_api, kube_namespa
     assert report.actions == [] and "forbidden" in report.errors["worker/people"]
     people = row(people)
     assert people.status == "failed" and "forbidden" in people.status_message
+
+
+def test_the_role_lets_the_reconciler_list_pods_and_do_nothing_else_with_them(kube_api, kube_namespace,
+                                                                             other_namespace, admin):
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    install_rbac(admin, kube_namespace)
+    pods = client.CoreV1Api(account_client(kube_api, kube_namespace))
+    assert pods.list_namespaced_pod(kube_namespace).items == []  # what each pass reads, for why pods fail
+    for refused_call in (
+        lambda: pods.read_namespaced_pod_log("any", kube_namespace),  # a log's tail comes in the pod's status
+        lambda: pods.read_namespaced_pod("any", kube_namespace),
+        lambda: pods.delete_namespaced_pod("any", kube_namespace),
+        lambda: pods.create_namespaced_pod(kube_namespace, {"metadata": {"name": "any"}, "spec": {"containers": [
+            {"name": "c", "image": "busybox"}]}}),
+        lambda: pods.list_namespaced_pod(other_namespace),
+    ):
+        with pytest.raises(ApiException) as refused:
+            refused_call()
+        assert refused.value.status == 403

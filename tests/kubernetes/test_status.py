@@ -1,5 +1,5 @@
 """What the API server and its controllers report comes back onto the rows and the API: replica counts,
-HPA conditions, and the HPA's scaling decisions as scaling events."""
+HPA conditions, the HPA's scaling decisions as scaling events, and why a pod does not run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from controlplane.orchestration.reconciler import reconcile
 from harness.processes import wait_until
-from tests.kubernetes.fleet import policy, row, service
+from tests.kubernetes.fleet import POD_CONFIG, policy, row, service
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +83,42 @@ def test_a_scaling_decision_of_the_hpa_becomes_a_scaling_event(backend, admin, a
     assert [(e["service"], e["from_replicas"], e["to_replicas"]) for e in listed] == [("people", 2, 3)]
     reconcile(backend=backend)
     assert ScalingEvent.objects.count() == 1  # one decision, one event
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def worker_status(state: dict, *, ready: bool, last: dict | None = None) -> dict:
+    """A pod's status as a kubelet would write it, its one container in ``state``."""
+    ready_now = {"status": "True" if ready else "False", "lastTransitionTime": now()}
+    return {"status": {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", **ready_now}, {"type": "ContainersReady", **ready_now}],
+        "containerStatuses": [{
+            "name": "worker", "image": POD_CONFIG.image, "imageID": "", "ready": ready, "restartCount": 4,
+            "state": state, "lastState": {"terminated": last} if last else {},
+        }],
+    }}
+
+
+def test_a_crash_looping_pod_fails_its_service_with_its_last_log_line_until_it_is_ready(backend, admin, api,
+                                                                                        people_model):
+    people = service("people", people_model)
+    reconcile(backend=backend)
+    (pod,) = wait_until(admin.pods, 60, "the ReplicaSet to make the worker's pod")
+    name = pod["metadata"]["name"]
+
+    log_tail = "Traceback (most recent call last):\n  ...\nRuntimeError: cannot read model.xml: not an IR file\n"
+    backing_off = {"reason": "CrashLoopBackOff", "message": f"back-off 1m20s restarting failed container=worker pod={name}"}
+    crashed = {"exitCode": 1, "reason": "Error", "message": log_tail, "startedAt": now(), "finishedAt": now()}
+    admin.edit_status("Pod", name, worker_status({"waiting": backing_off}, ready=False, last=crashed))
+    reconcile(backend=backend)
+    why = "CrashLoopBackOff: RuntimeError: cannot read model.xml: not an IR file"
+    assert (row(people).status, people.status_message) == ("failed", why)
+    shown = api.get("/api/services/people/").json()
+    assert (shown["status"], shown["status_message"]) == ("failed", why)
+
+    admin.edit_status("Pod", name, worker_status({"running": {"startedAt": now()}}, ready=True))
+    reconcile_until(backend, people, lambda r: r.status == "ready", "the ReplicaSet to count the pod ready")
+    assert people.status_message == "1/1 ready" and people.replicas_ready == 1

@@ -45,7 +45,9 @@ class KubernetesBackend:
         return self.api.api_version("HorizontalPodAutoscaler")
 
     def observe(self) -> dict[str, Observed]:
-        return observed_units({kind: self.api.list_owned(kind) for kind in KINDS})
+        """Our objects, and our pods in one list more: only a pod says why a Deployment gets no ready
+        replica (a crash, an image that cannot be pulled)."""
+        return observed_units({kind: self.api.list_owned(kind) for kind in KINDS}, self.api.list_owned("Pod"))
 
     def apply(self, unit: Unit, observed: Observed | None) -> list[str]:
         desired = manifests.unit_objects(unit, self.pod_config, self.hpa_api_version)

@@ -26,7 +26,10 @@ from controlplane.orchestration.manifests import FIELD_MANAGER
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 30  # seconds; a reconcile pass must not hang on a silent API server
-API_VERSIONS = {"Deployment": ("apps/v1",), "Service": ("v1",), "HorizontalPodAutoscaler": manifests.HPA_VERSIONS}
+API_VERSIONS = {
+    "Deployment": ("apps/v1",), "Service": ("v1",), "HorizontalPodAutoscaler": manifests.HPA_VERSIONS,
+    "Pod": ("v1",),  # listed only
+}
 
 
 def api_client(kubeconfig: str | None = None) -> client.ApiClient:

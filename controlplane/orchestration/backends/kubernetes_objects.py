@@ -1,12 +1,13 @@
 """What the Kubernetes backend decides from live objects, without a client: which of a unit's bodies need an
-apply, which of its objects are left over, and the state its objects show. Objects are plain dicts as the
-API server serves them, so every rule here is tested without one.
+apply, which of its objects are left over, and the state its objects and its pods show. Objects are plain
+dicts as the API server serves them, so every rule here is tested without one.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,14 @@ from controlplane.orchestration import manifests
 from controlplane.orchestration.backends.base import Observed
 from controlplane.orchestration.manifests import FIELD_MANAGER
 
-KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler")
+KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler")  # what a unit is made of; its pods are read only
+
+#: Waiting reasons the kubelet gives a container that will not run without a change (image, config, code);
+#: ContainerCreating and PodInitializing are a pod merely starting.
+_FAILING_WAITS = frozenset({
+    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "CreateContainerConfigError",
+})
+ERROR_LINE_MAX = 300  # characters of a container's last log line on the status page
 
 _DECIMAL_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY_SUFFIX = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
@@ -110,18 +118,63 @@ def _deployment_error(deployment: dict) -> str:
     return ""
 
 
-def observed_units(listings: dict[str, list[dict]]) -> dict[str, Observed]:
-    """Owned objects listed by kind, grouped by the unit each belongs to (its annotation)."""
+def _last_line(text: str | None) -> str:
+    """The last non-empty line of a termination message (the log's tail under FallbackToLogsOnError: a
+    traceback ends with the exception), cut to ``ERROR_LINE_MAX``."""
+    line = next((line.strip() for line in reversed((text or "").splitlines()) if line.strip()), "")
+    return line if len(line) <= ERROR_LINE_MAX else line[:ERROR_LINE_MAX - 1] + "\u2026"
+
+
+def _container_error(status: dict) -> str:
+    """Why one container (a pod's containerStatuses or initContainerStatuses entry) does not run, or ""
+    while it runs, starts or finished well. Its last words beat the kubelet's back-off notice."""
+    state = status.get("state") or {}
+    waiting, terminated = state.get("waiting") or {}, state.get("terminated") or {}
+    if waiting.get("reason") in _FAILING_WAITS:
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        words = _last_line(last.get("message")) or waiting.get("message", "")
+        return f"{waiting['reason']}: {words}" if words else waiting["reason"]
+    if terminated.get("exitCode", 0) != 0:
+        words = _last_line(terminated.get("message")) or f"exit code {terminated['exitCode']}"
+        return f"{terminated.get('reason') or 'Error'}: {words}"
+    return ""
+
+
+def _pod_error(pod: dict) -> str:
+    """The first failing container of a pod the ReplicaSet still counts. A pod being deleted or finished
+    (evicted, replaced in a rollout) says nothing about the unit: another takes its place."""
+    status = pod.get("status") or {}
+    if pod["metadata"].get("deletionTimestamp") or status.get("phase") in ("Succeeded", "Failed"):
+        return ""
+    containers = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+    return next((error for error in map(_container_error, containers) if error), "")
+
+
+def _selected_pods(deployment: dict, pods: list[dict]) -> list[dict]:
+    """The pods a Deployment selects: its template's labels include its selector, so no pod needs the
+    unit annotation, and an old ReplicaSet's pods still count during a rollout."""
+    match = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels")
+    return [pod for pod in pods if match and covers(pod["metadata"].get("labels") or {}, match)]
+
+
+def observed_units(listings: dict[str, list[dict]], pods: list[dict]) -> dict[str, Observed]:
+    """Owned objects listed by kind, grouped by the unit each belongs to (its annotation), with the owned
+    pods each unit's Deployment selects."""
     by_unit: dict[str, dict[str, dict]] = defaultdict(dict)
     for kind, items in listings.items():
         for item in items:
             if key := (item["metadata"].get("annotations") or {}).get(manifests.UNIT_ANNOTATION):
                 by_unit[key][kind] = item
-    return {key: observed_unit(objects) for key, objects in by_unit.items()}
+    return {
+        key: observed_unit(objects, _selected_pods(objects.get("Deployment") or {}, pods))
+        for key, objects in by_unit.items()
+    }
 
 
-def observed_unit(objects: dict[str, dict]) -> Observed:
-    """One unit's live objects (by kind) as the reconciler sees them."""
+def observed_unit(objects: dict[str, dict], pods: Sequence[dict] = ()) -> Observed:
+    """One unit's live objects (by kind) and its pods as the reconciler sees them. A failing pod is the
+    error even while others are ready (the status page must say why one is not), and its container's
+    reason says more than the Deployment's progress deadline that follows it."""
     deployment = objects.get("Deployment") or {}
     status = deployment.get("status") or {}
     annotations = (deployment.get("metadata") or {}).get("annotations") or {}
@@ -130,8 +183,8 @@ def observed_unit(objects: dict[str, dict]) -> Observed:
         desired=(deployment.get("spec") or {}).get("replicas"),
         current=status.get("replicas", 0),  # the HPA's currentReplicas copies this, a sync period later
         ready=status.get("readyReplicas", 0),
-        error=_deployment_error(deployment),
-        detail=objects,
+        error=next((error for error in map(_pod_error, pods) if error), "") or _deployment_error(deployment),
+        detail=objects,  # never the pods: the unit's objects are what apply and delete act on
     )
     if "HorizontalPodAutoscaler" in objects:
         _observe_autoscaler(observed, objects["HorizontalPodAutoscaler"].get("status") or {})
