@@ -110,7 +110,7 @@ def test_a_crash_looping_pod_fails_its_service_with_its_last_log_line_until_it_i
     name = pod["metadata"]["name"]
 
     log_tail = "Traceback (most recent call last):\n  ...\nRuntimeError: cannot read model.xml: not an IR file\n"
-    backing_off = {"reason": "CrashLoopBackOff", "message": f"back-off 1m20s restarting failed container=worker pod={name}"}
+    backing_off = {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container=worker"}
     crashed = {"exitCode": 1, "reason": "Error", "message": log_tail, "startedAt": now(), "finishedAt": now()}
     admin.edit_status("Pod", name, worker_status({"waiting": backing_off}, ready=False, last=crashed))
     reconcile(backend=backend)
