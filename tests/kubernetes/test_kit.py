@@ -214,12 +214,24 @@ def test_api_server_accepts_the_whole_kit_in_a_server_side_dry_run(kit_name, kub
     assert "elastic-inference" not in left.stdout
 
 
-def build(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BUILD), *args], capture_output=True, text=True)
+def build(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BUILD), *args], capture_output=True, text=True, env=env)
 
 
 def engine() -> str:
-    return "podman" if not shutil.which("docker") and shutil.which("podman") else "docker"
+    return next((name for name in ("docker", "podman", "buildah") if shutil.which(name)), "docker")
+
+
+def path_with_engines(tmp_path: Path, *engines: str) -> dict[str, str]:
+    """An environment whose PATH holds only what build.sh's dry run uses, and stand-ins for `engines`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sed", "dirname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    for name in engines:
+        (bin_dir / name).write_text("#!/bin/sh\nexit 1\n")
+        (bin_dir / name).chmod(0o755)
+    return {**os.environ, "PATH": str(bin_dir)}
 
 
 def test_build_dry_run_prints_one_build_per_dockerfile_with_the_registry_tags():
@@ -245,11 +257,47 @@ def test_build_pushes_both_images_with_p():
                       for image in ("controlplane", "worker")]
 
 
+@pytest.mark.parametrize("engines, chosen", [(("podman", "buildah"), "podman"), (("buildah",), "buildah"),
+                                             (("docker", "podman", "buildah"), "docker")])
+def test_build_takes_docker_then_podman_then_buildah(tmp_path, engines, chosen):
+    done = build("-n", "-r", "reg.example:5000", env=path_with_engines(tmp_path, *engines))
+    assert done.returncode == 0, done.stderr
+    builds = [shlex.split(line) for line in done.stdout.splitlines()[1:]]
+    assert [command[:2] for command in builds] == [[chosen, "build"]] * 2
+    for command in builds:  # docker reads the .dockerignore beside the Dockerfile, the others are told
+        dockerfile = command[command.index("-f") + 1]
+        assert ("--ignorefile" in command) == (chosen != "docker")
+        if chosen != "docker":
+            assert command[command.index("--ignorefile") + 1] == f"{dockerfile}.dockerignore"
+
+
+def test_build_with_no_engine_says_so(tmp_path):
+    missing = build("-r", "reg.example:5000", env=path_with_engines(tmp_path))
+    assert missing.returncode == 1 and missing.stderr == "build: none of docker, podman or buildah is installed\n"
+
+
+def test_build_passes_the_base_image_as_build_arg_to_both_dockerfiles():
+    done = build("-n", "-r", "reg.example:5000", "-b", "localhost/elastic-inference/python:3.11-bookworm")
+    assert done.returncode == 0, done.stderr
+    builds = [shlex.split(line) for line in done.stdout.splitlines()[1:]]
+    assert len(builds) == 2
+    for command in builds:  # beside any proxy build args
+        args = [command[i + 1] for i, arg in enumerate(command) if arg == "--build-arg"]
+        assert "BASE=localhost/elastic-inference/python:3.11-bookworm" in args
+    without = [shlex.split(line) for line in build("-n", "-r", "reg.example:5000").stdout.splitlines()[1:]]
+    assert not any(arg.startswith("BASE=") for command in without for arg in command)
+    for dockerfile in ("Dockerfile.controlplane", "Dockerfile.worker"):  # the default stays Docker Hub's
+        lines = (REPO / "container" / dockerfile).read_text().splitlines()
+        assert "ARG BASE=python:3.11-slim-bookworm" in lines and "FROM ${BASE}" in lines
+
+
 def test_build_help_and_argument_errors():
     shown = build("-h")
     assert shown.returncode == 0 and shown.stdout.startswith("usage: build.sh -r REGISTRY")
     for args, message in ((["-t", "v1"], "-r REGISTRY is required"), (["-n", "-r", "reg", "-x"], "unknown option -x"),
-                          (["-n", "-r", "reg", "-t", "a tag"], "invalid tag")):
+                          (["-n", "-r", "reg", "-t", "a tag"], "invalid tag"),
+                          (["-n", "-r", "reg", "-b"], "-b needs a value"),
+                          (["-n", "-r", "reg", "-b", "base; rm -rf /"], "invalid base image")):
         refused = build(*args)
         assert refused.returncode == 2 and refused.stdout == "", args
         assert refused.stderr.startswith(f"build: {message}") and "usage: build.sh" in refused.stderr
