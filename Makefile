@@ -2,13 +2,14 @@
 PY := .venv/bin/python
 MODEL ?= builtin:people
 
-.PHONY: demo test setup assets bench kube-up kube-down
+.PHONY: demo test setup assets bench kube-up kube-down images cluster-up cluster-deploy cluster-down
 
 demo: setup assets
 	@$(PY) scripts/demo.py
 
 test: setup assets
 	@scripts/kube/build.sh
+	@scripts/images.sh
 	@$(PY) -m pytest
 	@scripts/test_postgres.sh
 
@@ -27,3 +28,21 @@ kube-up: setup
 
 kube-down:
 	@$(PY) scripts/kube/cluster.py down
+
+# A real one-node Kubernetes cluster on this machine (containerd, kubelet, kube-proxy, CNI bridge) with our
+# images: `make cluster-up images cluster-deploy` gives the dashboard at http://127.0.0.1:31080/.
+cluster-up: setup
+	@$(PY) scripts/kube/node.py up --kubeconfig .kube/cluster.config
+
+# Builds the images (buildah, from a local Debian base) and loads them into the cluster when it is up.
+IMAGE_CACHE ?= $(or $(EI_IMAGE_CACHE),$(HOME)/.cache/elastic-inference/images)
+images: setup assets
+	@scripts/images.sh
+	@if $(PY) scripts/kube/node.py status >/dev/null 2>&1; then \
+	  $(PY) scripts/kube/node.py load $(foreach image,controlplane worker redis postgres,$(IMAGE_CACHE)/$(image).tar); fi
+
+cluster-deploy: setup
+	@$(PY) scripts/kube/deploy_local.py --kubeconfig .kube/cluster.config
+
+cluster-down:
+	@$(PY) scripts/kube/node.py down

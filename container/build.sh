@@ -64,6 +64,11 @@ done
 if [ -n "$base" ]; then build_args+=(--build-arg "BASE=$base"); fi
 
 run cd "$(cd "$(dirname "$0")/.." && pwd)"
+# The worker image carries the sample footage that `make assets` fetches (or makes).
+if ! compgen -G ".assets/*.avi" >/dev/null; then
+  echo "build: no sample video in .assets/: run \`make assets\` first" >&2
+  ((dry_run)) || exit 1
+fi
 for image in controlplane worker; do
   ignore_args=()
   if [ "$engine" != docker ]; then ignore_args=(--ignorefile "container/Dockerfile.$image.dockerignore"); fi

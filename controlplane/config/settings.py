@@ -143,6 +143,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Timeouts on every broker socket: a worker that (re)connected while Redis or its Service was coming up was
+# seen to wait forever on a connection that never answered (a pod, with 472 tasks queued); with these it
+# gives up on the read, reconnects and serves again. Kombu's BRPOP polls for 1 s, well within them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 5, "socket_timeout": 30, "socket_keepalive": True, "health_check_interval": 25,
+}
 
 # Orchestration: which backend runs the fleet, and where.
 EI_BACKEND = env("EI_BACKEND", default="local")

@@ -30,10 +30,10 @@ REDIS_NODEPORT = "127.0.0.1:31003"
 DEPLOYMENTS = ("postgres", "redis", "controlplane", "relay", "celery-worker", "celery-beat")
 
 # Sets the dashboard user's password (read from stdin), making the user when it is missing.
-_SET_ADMIN = """
+_SET_ADMIN = f"""
 import sys
 from django.contrib.auth import get_user_model
-user, _ = get_user_model().objects.get_or_create(username=sys.argv[1], defaults={"is_staff": True, "is_superuser": True})
+user, _ = get_user_model().objects.get_or_create(username={ADMIN_USER!r})
 user.is_staff = user.is_superuser = user.is_active = True
 user.set_password(sys.stdin.read())
 user.save()
@@ -119,7 +119,7 @@ def deploy(kubeconfig: Path = KUBECONFIG, timeout: int = 300) -> Deployed:
     values = write_secrets()
     kubectl("apply", "-k", str(OVERLAY), kubeconfig=kubeconfig)
     wait_for_rollouts(kubeconfig, timeout)
-    manage(kubeconfig, "shell", "-c", _SET_ADMIN, ADMIN_USER, stdin=values["admin-password"])
+    manage(kubeconfig, "shell", "-c", _SET_ADMIN, stdin=values["admin-password"])
     worker_secret(kubeconfig, values["redis-password"])
     return Deployed(URL, ADMIN_USER, values["admin-password"],
                     f"redis://:{values['redis-password']}@{REDIS_NODEPORT}/0")

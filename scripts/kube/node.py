@@ -544,18 +544,29 @@ def oci_archive(files: dict[str, tuple[bytes, int]], name: str, out: Path, *, en
     tmp.replace(out)
 
 
-def archive_names(archive: Path) -> list[str]:
-    """The image names an OCI archive's index gives (what ``ctr images import`` will call them)."""
+def archive_images(archive: Path) -> dict[str, str]:
+    """The images an OCI archive's index names (what ``ctr images import`` will call them), with the
+    digest of each one's manifest."""
     with tarfile.open(archive) as tar:
         member = tar.extractfile("index.json") or tar.extractfile("./index.json")
         index = json.load(member)
-    names = []
+    images = {}
     for manifest in index.get("manifests", []):
         annotations = manifest.get("annotations", {})
         name = annotations.get("io.containerd.image.name") or annotations.get("org.opencontainers.image.ref.name")
         if name:
-            names.append(name)
-    return names
+            images[name] = manifest["digest"]
+    return images
+
+
+def archive_names(archive: Path) -> list[str]:
+    return list(archive_images(archive))
+
+
+def _present(layout: Layout) -> dict[str, str]:
+    """The images containerd holds for the CRI: name -> manifest digest."""
+    lines = _ctr(layout, "images", "ls").stdout.splitlines()[1:]  # REF TYPE DIGEST SIZE ...
+    return {fields[0]: fields[2] for fields in map(str.split, lines) if len(fields) > 2}
 
 
 def _import(layout: Layout, archive: Path) -> list[str]:
@@ -564,8 +575,11 @@ def _import(layout: Layout, archive: Path) -> list[str]:
     bad = [n for n in names if "/" not in n or ":" not in n.rsplit("/", 1)[-1]]
     if not names or bad:
         raise ValueError(f"node: {archive} must name its image in full (registry/path:tag), it says {names}")
+    wanted = archive_images(archive)
+    if all(_present(layout).get(name) == digest for name, digest in wanted.items()):
+        return names  # this very image is loaded already: a second import would only cost time
     _ctr(layout, "images", "import", str(archive), timeout=600)
-    present = set(_ctr(layout, "images", "ls", "-q").stdout.split())
+    present = _present(layout)
     missing = [n for n in names if n not in present]
     if missing:
         raise RuntimeError(f"node: importing {archive} did not give {missing}; containerd has {sorted(present)}")
@@ -752,6 +766,11 @@ def _running(layout: Layout) -> Node | None:
     if not api.ready() or not api.node_ready(info["node_name"]):
         return None
     return Node(**{k: v for k, v in info.items() if k in Node.__dataclass_fields__})
+
+
+def running() -> bool:
+    """True when an earlier ``up`` left the node running and Ready (then ``up`` reuses it)."""
+    return _running(Layout()) is not None
 
 
 def up(kubeconfig: Path) -> Node:

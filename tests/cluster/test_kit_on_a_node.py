@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -94,8 +95,8 @@ def test_every_pod_of_the_kit_runs_and_is_ready(kit, kubectl):
 
 
 def test_the_api_answers_through_the_control_planes_service(api, kubectl):
-    assert api.get("/api/").status_code == 200
-    assert api.get("/metrics").status_code == 200
+    assert api.get("/api/services/").status_code == 200
+    assert api.get("/api/schema/").status_code == 200
     service = kubectl.json("get", "service", "elastic-inference-controlplane")
     assert service["spec"]["type"] == "NodePort" and service["spec"]["ports"][0]["nodePort"] == 31080
 
@@ -137,7 +138,7 @@ def test_a_managed_file_stream_runs_in_a_producer_pod(api, kubectl, people, clus
     """The sample video baked into the worker image, read by the producer pod the reconciler starts."""
     reader = ResultReader(cluster_redis, "street")
     api.created("/api/streams/", {"name": "street", "source_kind": "file", "queue": "people", "target_fps": 5,
-                                  "source": "/opt/elastic-inference/samples/street.avi"})
+                                  "source": "/opt/elastic-inference/samples/vtest.avi"})
     try:
         until(lambda: len([r for r in reader.got if r["detections"]]) >= 10, 180,
                    "ten results with boxes from the producer pod's frames")
@@ -154,15 +155,7 @@ def test_a_managed_file_stream_runs_in_a_producer_pod(api, kubectl, people, clus
 def test_an_uploaded_model_is_downloaded_by_its_worker_pod_with_its_token(api, kubectl, cluster_redis):
     """The BlazeFace model, uploaded through the API and validated by the Celery pod; the worker pod
     downloads it from the control plane's Service with the worker token and checks its sha256."""
-    with BLAZEFACE.open("rb") as file:
-        response = api.session.post(f"{api.base}/api/models/", data={"name": "blazeface", "task": "face"},
-                                    files={"file": ("blazeface.tflite", file)}, timeout=60)
-    assert response.status_code == 201, response.text
-    model = response.json()
-    until(lambda: api.get(f"/api/models/{model['id']}/").json()["status"] in ("ready", "failed"), 180,
-               "the model's validation in the Celery pod")
-    validated = api.get(f"/api/models/{model['id']}/").json()
-    assert validated["status"] == "ready", validated["status_message"]
+    model = _uploaded(api, "blazeface")
     api.created("/api/services/", {"name": "faces", "queue": "uploaded-face", "model": model["id"]})
     try:
         wait_for_service(api, kubectl, "faces")
@@ -280,3 +273,33 @@ async def _one_live_result(kit, api, client, frame) -> tuple[dict, bytes]:
             except TimeoutError:
                 continue
     raise AssertionError("no result reached the websocket client after Redis came back")
+
+
+def _uploaded(api, name: str) -> dict:
+    """BlazeFace uploaded through the API under ``name``, once the Celery pod has validated it."""
+    with BLAZEFACE.open("rb") as file:
+        response = api.session.post(f"{api.base}/api/models/", data={"name": name, "task": "face"},
+                                    files={"file": ("blazeface.tflite", file)}, timeout=60)
+    assert response.status_code == 201, response.text
+    path = f"/api/models/{response.json()['id']}/"
+    until(lambda: api.get(path).json()["status"] in ("ready", "failed"), 180, "the model's validation in the Celery pod")
+    model = api.get(path).json()
+    assert model["status"] == "ready", model["status_message"]
+    return model
+
+
+def test_a_model_its_worker_pod_cannot_load_shows_failed_with_the_pods_reason(api, kubectl):
+    """A model validated, then changed on its volume (a disk gone bad, a hand edit): the worker pod's
+    sha256 check refuses it and exits, and the service says so instead of waiting in `applying`."""
+    model = _uploaded(api, "tampered")
+    volume = kubectl.json("get", "pvc", "elastic-inference-media")["spec"]["volumeName"]
+    root = Path(kubectl.json("get", "pv", volume)["spec"]["hostPath"]["path"])
+    stored = root / "models" / "tampered" / model["version"] / "blazeface.tflite"
+    stored.write_bytes(stored.read_bytes()[:-16] + bytes(16))
+    api.created("/api/services/", {"name": "tampered", "queue": "tampered", "model": model["id"]})
+    try:
+        until(lambda: api.get("/api/services/tampered/").json()["status"] == "failed", 240, "the service to fail")
+        message = api.get("/api/services/tampered/").json()["status_message"]
+    finally:
+        remove(api, "services", "tampered")
+    assert message.startswith("CrashLoopBackOff: worker: checksum mismatch"), message
