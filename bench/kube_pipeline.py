@@ -89,7 +89,7 @@ def on_the_cluster(jpegs, fps, seconds) -> dict[int, dict]:
         for replicas in (1, 2, 3):
             response = api.patch("/api/policies/bench/", {"min_replicas": replicas, "max_replicas": replicas})
             assert response.status_code == 200, response.text
-            wait_until(lambda: len(kubectl.ready_pods(selector)) == replicas, 300,
+            wait_until(lambda n=replicas: len(kubectl.ready_pods(selector)) == n, 300,
                        f"{replicas} ready bench pods", interval=1)
             run_load(client, jpegs, fps, 3, f"warm{replicas}")  # each new pod's first inferences
             figures[replicas] = run_load(client, jpegs, fps, seconds, f"bench{replicas}")

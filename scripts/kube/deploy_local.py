@@ -135,10 +135,11 @@ def main() -> int:
     print(
         f"deploy: the kit is up on the local cluster in {time.monotonic() - started:.0f} s\n"
         f"  dashboard {deployed.url}/   log in as {deployed.admin_user} / {deployed.admin_password}\n"
-        f"  producers on this machine: python -m producers ... --redis-url 'redis://:<password>@{REDIS_NODEPORT}/0'"
-        f" (the password: {SECRETS.relative_to(REPO)}/redis-password)\n"
-        f"  kubectl --kubeconfig {options.kubeconfig.relative_to(REPO) if options.kubeconfig.is_relative_to(REPO) else options.kubeconfig}"
-        f" get deploy,hpa,pods -l app.kubernetes.io/part-of=elastic-inference -A"
+        f"  a producer on this machine, through the Redis NodePort (the password is in {SECRETS.relative_to(REPO)}/):\n"
+        f"    REDIS_URL=redis://:$(cat {SECRETS.relative_to(REPO)}/redis-password)@{REDIS_NODEPORT}/0 \\\n"
+        f"      .venv/bin/python -m producers file --stream gate --queue people --loop .assets/vtest.avi\n"
+        f"  kubectl --kubeconfig {options.kubeconfig} -n {NAMESPACE} get deploy,hpa,pods"
+        f" -l app.kubernetes.io/part-of=elastic-inference"
     )
     return 0
 

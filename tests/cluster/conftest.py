@@ -1,7 +1,8 @@
 """The real one-node cluster (``scripts/kube/node.py``) with the kit deployed by ``scripts/kube/deploy_local.py``.
 
-Started once per test session, or reused when ``make cluster-up`` left one running (then it is left up);
-a cluster this session started is stopped at its end. A machine that cannot run a node (no cgroups, no
+Started once for this package's tests, or reused when ``make cluster-up`` left one running (then it is left up);
+a cluster these tests started is stopped after them, so the
+rest of the suite has the machine to itself. A machine that cannot run a node (no cgroups, no
 network namespaces) skips these tests with one line saying why; anything else that goes wrong fails them.
 """
 
@@ -14,7 +15,7 @@ from scripts.kube import node as kube_node
 from tests.cluster.support import KUBECONFIG, ControlPlaneAPI, Kubectl, image_archives
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node():
     reason = kube_node.unsupported()
     if reason:
@@ -27,22 +28,22 @@ def node():
         kube_node.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kit(node) -> deploy_local.Deployed:
     return deploy_local.deploy(KUBECONFIG)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kubectl(node) -> Kubectl:
     return Kubectl(KUBECONFIG, deploy_local.NAMESPACE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(kit) -> ControlPlaneAPI:
     return ControlPlaneAPI.login(kit.url, kit.admin_user, kit.admin_password)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_redis(kit):
     """A client of the cluster's Redis through its NodePort, as a producer on the node would be."""
     from inference_worker.runtime import redis_client
