@@ -9,6 +9,9 @@ queues of its own, and removes them at the end.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -215,20 +218,47 @@ def push_while(client, stream: str, frames: list[bytes], fps: float, during) -> 
     return reader.stop(), at
 
 
-def test_a_worker_pod_killed_while_it_works_is_replaced_and_only_its_in_flight_frames_are_lost(
-        api, kubectl, pair, cluster_redis):
+def test_a_worker_pod_deleted_while_it_works_is_replaced_and_loses_nothing(api, kubectl, pair, cluster_redis):
+    """A forced delete (`--grace-period=0 --force`): the Deployment replaces the pod at once, and the
+    kubelet still stops its container with a SIGTERM, on which the worker finishes what it holds."""
     victim, survivor = (pod["metadata"]["name"] for pod in kubectl.ready_pods(pods_of("inference-worker", "pair")))
     frames = vtest_jpegs(150, every=4)
-    got, killed_at = push_while(cluster_redis, "kill", frames, 6, lambda: kubectl.run(
+    got, deleted_at = push_while(cluster_redis, "delete", frames, 6, lambda: kubectl.run(
         "delete", "pod", victim, "--grace-period=0", "--force", "--wait=false"))
-    published = sorted(result["seq"] for result in got)
-    lost = len(frames) - len(set(published))
-    print(f"pushed={len(frames)} published={len(published)} lost={lost} (the killed pod's in-flight frames)")
-    assert len(published) == len(set(published)), "no frame twice"
-    assert lost <= 6, "only what the killed pod held: a decode per core and its infer request"
-    assert any(r["worker"] == survivor and r["ts_done"] > killed_at + 1 for r in got), "the other pod kept publishing"
+    published = [result["seq"] for result in got]
+    print(f"pushed={len(frames)} published={len(published)} (a pod force-deleted)")
+    assert sorted(published) == list(range(len(frames))), "every frame, once"
+    assert any(r["worker"] == survivor and r["ts_done"] > deleted_at + 1 for r in got), "the other pod kept publishing"
     until(lambda: len(kubectl.ready_pods(pods_of("inference-worker", "pair"))) == 2, 120, "the replacement pod")
     assert victim not in {pod["metadata"]["name"] for pod in kubectl.pods(pods_of("inference-worker", "pair"))}
+
+
+def test_a_worker_killed_outright_loses_only_its_in_flight_frames(api, kubectl, pair, cluster_redis):
+    """SIGKILL to a worker's process from the node (what the OOM killer does): the kubelet restarts the
+    container, the other pod keeps publishing, and only the frames the killed one held are missing."""
+    until(lambda: len(kubectl.ready_pods(pods_of("inference-worker", "pair"))) == 2, 120, "two worker pods")
+    victim, survivor = kubectl.ready_pods(pods_of("inference-worker", "pair"))
+    container = victim["status"]["containerStatuses"][0]["containerID"].split("://")[1]
+    frames = vtest_jpegs(150, every=4)
+    got, killed_at = push_while(cluster_redis, "kill", frames, 6, lambda: os.kill(container_pid(container), signal.SIGKILL))
+    published = sorted(result["seq"] for result in got)
+    lost = len(frames) - len(published)
+    print(f"pushed={len(frames)} published={len(published)} lost={lost} (in flight in the killed worker)")
+    assert len(published) == len(set(published)), "no frame twice"
+    assert lost <= 6, "only what the killed worker held: a decode per core and its infer request, a result or two"
+    assert any(r["worker"] == survivor["metadata"]["name"] and r["ts_done"] > killed_at + 1 for r in got)
+    until(lambda: kubectl.json("get", "pod", victim["metadata"]["name"])["status"]["containerStatuses"][0]
+          ["restartCount"] >= 1 and len(kubectl.ready_pods(pods_of("inference-worker", "pair"))) == 2,
+          180, "the killed container restarted in its pod")
+
+
+def container_pid(container_id: str) -> int:
+    """The host pid of a container's main process, from the node's containerd."""
+    from scripts.kube.node import Layout
+
+    tasks = subprocess.run(["ctr", "-a", str(Layout().socket), "-n", "k8s.io", "tasks", "ls"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    return next(int(line.split()[1]) for line in tasks if line.startswith(container_id))
 
 
 def test_a_worker_pod_told_to_stop_finishes_its_in_flight_frames(api, kubectl, pair, cluster_redis):
