@@ -14,7 +14,7 @@ Figures, per run:
   p50_ms, p99_ms    capture (push) to result (the worker's ts_done), per result
 The last line compares one pod with one local process: `pods_fps=<x> local_fps=<y> ratio=<x/y>`.
 
-    .venv/bin/python bench/kube_pipeline.py [--fps 30] [--seconds 20]
+    .venv/bin/python bench/kube_pipeline.py [--fps 60] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def run_load(client, jpegs: list[bytes], fps: float, seconds: float, stream: str
     window = time.monotonic() - start
     time.sleep(3)  # the frames still in the workers
     got = reader.stop()
-    latencies = sorted((r["ts_done"] - r["ts"]) * 1000 for r in got)
+    latencies = sorted((r["ts_done"] - r["ts_capture"]) * 1000 for r in got)
     return {
         "delivered_fps": len(got) / window,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
@@ -106,7 +106,7 @@ def as_a_local_process(jpegs, fps, seconds) -> dict:
     server = start_redis_server(port, workdir)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis_client(url)
-    worker = Proc(worker_command(url, QUEUE, "builtin:people", "--infer-requests", "1"), workdir / "worker.log")
+    worker = Proc(worker_command(url, QUEUE, "builtin:people", "--requests", "1"), workdir / "worker.log")
     try:
         wait_until(lambda: live_workers(client), 120, "the local worker's heartbeat", interval=0.5)
         run_load(client, jpegs, fps, 3, "warm")
@@ -120,7 +120,7 @@ def as_a_local_process(jpegs, fps, seconds) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fps", type=float, default=30, help="frames pushed per second (default 30)")
+    parser.add_argument("--fps", type=float, default=60, help="frames pushed per second (default 60)")
     parser.add_argument("--seconds", type=float, default=20, help="push window per run (default 20)")
     options = parser.parse_args()
     jpegs = vtest_jpegs(100, every=7)
