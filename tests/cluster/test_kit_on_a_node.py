@@ -51,18 +51,21 @@ def builtin_model(api, builtin: str) -> int:
     return next(model["id"] for model in models if model.get("builtin") == builtin)
 
 
-def service_ready(api, name: str) -> dict:
-    service = api.get(f"/api/services/{name}/").json()
-    assert service["status"] != "failed", service["status_message"]
-    return service
-
-
 def wait_for_service(api, kubectl, name: str, replicas: int = 1, timeout: float = 240) -> dict:
-    """Until the service's worker pods are Ready and the control plane says so."""
-    until(lambda: service_ready(api, name)["status"] == "ready"
-               and len(kubectl.ready_pods(pods_of("inference-worker", name))) == replicas,
-               timeout, f"{replicas} ready worker pod(s) of {name}")
-    return service_ready(api, name)
+    """Until the service's worker pods are Ready and the control plane says so. A status on the way may
+    be `failed` for a moment (a fresh kubelet's "failed to sync secret cache" is retried by itself); the
+    last one seen is what a timeout reports."""
+    seen = {}
+
+    def ready() -> bool:
+        seen.update(api.get(f"/api/services/{name}/").json())
+        return seen["status"] == "ready" and len(kubectl.ready_pods(pods_of("inference-worker", name))) == replicas
+
+    try:
+        until(ready, timeout, f"{replicas} ready worker pod(s) of {name}")
+    except TimeoutError as timeout_error:
+        raise AssertionError(f"{timeout_error}; the service is {seen['status']}: {seen['status_message']}") from None
+    return seen
 
 
 def push(client, queue: str, stream: str, jpegs: list[bytes], *, fps: float, first_seq: int = 0) -> int:
