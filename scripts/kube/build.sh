@@ -5,6 +5,8 @@
 # The binaries are cached outside the repo (EI_KUBE_CACHE); a second call finds them and returns.
 # A lock keeps two builds on one machine (two checkouts, a CI run beside a session) out of each other's tree.
 # Why from source: no registry this kind of machine reaches ships these binaries.
+# This script only builds; scripts/kube/node.py starts the kubelet, always with AWS_EC2_METADATA_DISABLED=true
+# in its environment (its cloud credential lookup would otherwise try an address off this machine).
 set -euo pipefail
 
 CACHE="${EI_KUBE_CACHE:-$HOME/.cache/elastic-inference/kube}"

@@ -559,10 +559,6 @@ def archive_images(archive: Path) -> dict[str, str]:
     return images
 
 
-def archive_names(archive: Path) -> list[str]:
-    return list(archive_images(archive))
-
-
 def _present(layout: Layout) -> dict[str, str]:
     """The images containerd holds for the CRI: name -> manifest digest."""
     lines = _ctr(layout, "images", "ls").stdout.splitlines()[1:]  # REF TYPE DIGEST SIZE ...
@@ -571,11 +567,11 @@ def _present(layout: Layout) -> dict[str, str]:
 
 def _import(layout: Layout, archive: Path) -> list[str]:
     """Import one archive into the CRI's namespace (``k8s.io``) and check it arrived under its full names."""
-    names = archive_names(archive)
+    wanted = archive_images(archive)
+    names = list(wanted)
     bad = [n for n in names if "/" not in n or ":" not in n.rsplit("/", 1)[-1]]
     if not names or bad:
         raise ValueError(f"node: {archive} must name its image in full (registry/path:tag), it says {names}")
-    wanted = archive_images(archive)
     if all(_present(layout).get(name) == digest for name, digest in wanted.items()):
         return names  # this very image is loaded already: a second import would only cost time
     _ctr(layout, "images", "import", str(archive), timeout=600)
@@ -1064,7 +1060,7 @@ def load(archives: list[Path]) -> list[str]:
     Returns the image names imported; fails when an archive does not name its image in full."""
     if os.geteuid() != 0:
         _as_root("load", *[str(Path(a).resolve()) for a in archives])
-        return [n for a in archives for n in archive_names(Path(a))]
+        return [n for a in archives for n in archive_images(Path(a))]
     layout = Layout()
     if _pid(layout, "containerd") is None:
         raise RuntimeError("node: not up (containerd is not running); run `node.py up` first")

@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 import requests
 
-from harness.processes import wait_until
+from harness.processes import http_ok, wait_until
 from inference_worker import protocol
 from scripts.kube.deploy_local import REPO
 
@@ -69,7 +69,7 @@ class ControlPlaneAPI:
     @classmethod
     def login(cls, base: str, username: str, password: str) -> ControlPlaneAPI:
         session = requests.Session()
-        wait_until(lambda: _answers(f"{base}/api/"), 60, "the control plane's API through its Service")
+        wait_until(lambda: http_ok(f"{base}/api/schema/"), 60, "the control plane's API through its Service", interval=1)
         response = session.post(f"{base}/api/auth/token/", data={"username": username, "password": password}, timeout=10)
         assert response.status_code == 200, response.text
         session.headers["Authorization"] = f"Token {response.json()['token']}"
@@ -91,13 +91,6 @@ class ControlPlaneAPI:
         response = self.post(path, body, **kwargs)
         assert response.status_code == 201, response.text
         return response.json()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).status_code < 500
-    except requests.RequestException:
-        return False
 
 
 @dataclass
