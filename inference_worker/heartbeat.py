@@ -44,7 +44,8 @@ class HeartbeatWriter:
         self.ttl = ttl
         self.identity = {
             "worker": worker_id, "queue": metrics.queue, "model": model, "device": device, "pid": os.getpid(),
-            "host": socket.gethostname(), "started_at": round(time.time(), 3),
+            "host": socket.gethostname(),
+            "namespace": os.environ.get("EI_POD_NAMESPACE", ""), "started_at": round(time.time(), 3),
         }
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)

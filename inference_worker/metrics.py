@@ -57,6 +57,7 @@ class WorkerMetrics:
     def __init__(self, *, queue: str, window: float = 5.0):
         now = time.monotonic()
         self.queue = queue
+        self.window = window
         self._lock = threading.Lock()
         self._inferred = SlidingWindow(window)
         self._dropped = SlidingWindow(window)
@@ -131,7 +132,7 @@ class WorkerMetrics:
         self.drop_fps.labels(self.queue).set(drop)
         self.scale_ratio.labels(self.queue).set(ratio)
         return {
-            "infer_fps": round(infer, 2), "drop_fps": round(drop, 2), "scale_ratio": round(ratio, 3),
+            "window_seconds": self.window, "infer_fps": round(infer, 2), "drop_fps": round(drop, 2), "scale_ratio": round(ratio, 3),
             "latency_p50_ms": round(p50 * 1000, 1), "latency_p99_ms": round(p99 * 1000, 1),
             "inferred": totals.get("inferred", 0),
             "dropped": totals.get("expired", 0) + totals.get("overflow", 0),

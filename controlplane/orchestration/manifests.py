@@ -130,6 +130,8 @@ def worker_deployment(pool: WorkerPool, config: PodConfig) -> dict:
         env.append(_secret_env("EI_MODEL_TOKEN", config.secret, "model-token"))
     env += [
         {"name": "EI_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        # the metrics API serves a heartbeat for this pod only when asked about this namespace
+        {"name": "EI_POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "EI_METRICS_PORT", "value": str(METRICS_PORT)},
     ]
     probe = {"httpGet": {"path": "/metrics", "port": "metrics"}}

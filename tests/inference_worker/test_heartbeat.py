@@ -37,6 +37,19 @@ def test_the_fleet_reads_back_exactly_the_heartbeat_written(r):
     assert r.zscore(protocol.WORKERS_INDEX, "w1") == pytest.approx(beat.updated_at, abs=0.001)
 
 
+def test_a_pod_says_its_namespace_and_every_worker_its_window(r, monkeypatch):
+    """The metrics API serves a pod's figures only for the namespace the heartbeat names, with its window."""
+    monkeypatch.setenv("EI_POD_NAMESPACE", "edge")
+    in_pod = HeartbeatWriter(r, WorkerMetrics(queue="face", window=3.0), worker_id="pod-1", model="builtin:face",
+                             device="CPU").beat()
+    monkeypatch.delenv("EI_POD_NAMESPACE")
+    off_cluster = writer(r, "w2").beat()
+
+    assert (in_pod.namespace, in_pod.window_seconds) == ("edge", 3.0)
+    assert (off_cluster.namespace, off_cluster.window_seconds) == ("", 5.0)
+    assert [(w["worker"], w["namespace"]) for w in live_workers(r)] == [("pod-1", "edge"), ("w2", "")]
+
+
 def test_the_queue_overflow_is_claimed_once_as_drops(r):
     r.set(protocol.overflow_key("face"), 40)  # as a producer's push script does when it evicts frames
     heartbeats = writer(r)

@@ -93,6 +93,7 @@ def test_a_worker_pod_serves_metrics_for_probes_and_prometheus_and_drains_on_sig
     assert variables["REDIS_URL"]["valueFrom"] == {
         "secretKeyRef": {"name": "elastic-inference-worker", "key": "redis-url"}}
     assert variables["EI_WORKER_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert variables["EI_POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
     assert variables["EI_METRICS_PORT"]["value"] == "8000"
     # The image's own EI_CACHE_DIR holds the built-in models converted at build time; downloads go there too.
     assert "EI_CACHE_DIR" not in variables and "volumeMounts" not in worker

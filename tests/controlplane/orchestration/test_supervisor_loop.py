@@ -29,8 +29,8 @@ def beat(r, worker: str, *, scale_ratio: float, age: float = 60.0, infer_fps: fl
     now = time.time()
     pipe = r.pipeline()
     heartbeat.write(pipe, protocol.Heartbeat(
-        worker=worker, queue="people", model="builtin:people", device="CPU", pid=1, host="here", started_at=now - age,
-        updated_at=now, infer_fps=infer_fps, drop_fps=0.0, scale_ratio=scale_ratio, latency_p50_ms=1.0,
+        worker=worker, queue="people", model="builtin:people", device="CPU", pid=1, host="here", namespace="",
+        started_at=now - age, updated_at=now, window_seconds=5.0, infer_fps=infer_fps, drop_fps=0.0, scale_ratio=scale_ratio, latency_p50_ms=1.0,
         latency_p99_ms=2.0, inferred=100, dropped=0, rejected=0))
     pipe.execute()
 

@@ -33,7 +33,7 @@ def write_heartbeat(client: redis.Redis, worker: str, queue: str, **figures) -> 
     now = time.time()
     beat = protocol.Heartbeat(**{
         "worker": worker, "queue": queue, "model": "builtin:face", "device": "CPU", "pid": 4242, "host": "edge-1",
-        "started_at": round(now - 60, 3), "updated_at": round(now, 3), "infer_fps": 0.0, "drop_fps": 0.0,
+        "namespace": "", "started_at": round(now - 60, 3), "updated_at": round(now, 3), "window_seconds": 5.0, "infer_fps": 0.0, "drop_fps": 0.0,
         "scale_ratio": 0.0, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0, "inferred": 0, "dropped": 0, "rejected": 0,
         **figures,
     })
