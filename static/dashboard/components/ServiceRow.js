@@ -1,5 +1,6 @@
-// One inference service: status, replicas, a chart of its last 10 minutes, its latest scaling events,
-// enable/disable, the labels its workers report, and its scaling policy.
+// One inference service: status, replicas and why it has that many (the API's `scaling`: the metric per
+// replica against the target, what the rule wants, the reason), a chart of its last 10 minutes, its latest
+// scaling events, enable/disable, the labels its workers report, and its scaling policy.
 import { computed, ref, watch } from "vue";
 import { api, apiList } from "../core/api.js";
 import { clockTime, fixed, splitList } from "../core/format.js";
@@ -103,6 +104,18 @@ export default {
         </template>
       </header>
       <p v-if="service.status_message && service.status !== 'ready'" class="status-message">{{ service.status_message }}</p>
+      <section v-if="service.scaling" class="scaling-why" data-testid="scaling-why" aria-label="Why it scaled, or did not">
+        <dl class="figures">
+          <div><dt>Why</dt><dd>{{ service.scaling.metric }} per replica, target {{ fixed(service.scaling.target, 2) }}</dd></div>
+          <div v-for="replica in service.scaling.per_replica" :key="replica.worker" data-testid="scaling-replica">
+            <dt>{{ replica.worker }}</dt>
+            <dd :title="'heartbeat at ' + clockTime(replica.updated_at)">{{ fixed(replica.value, 2) }}</dd></div>
+          <div><dt>average</dt><dd data-testid="scaling-average">{{ fixed(service.scaling.average, 2) }}</dd></div>
+          <div><dt>wants</dt><dd data-testid="scaling-wanted">{{ service.scaling.wanted_replicas ?? "–" }}
+            ({{ service.scaling.min_replicas }}–{{ service.scaling.max_replicas }})</dd></div>
+        </dl>
+        <p v-if="service.scaling.reason" class="status-message" data-testid="scaling-reason">{{ service.scaling.reason }}</p>
+      </section>
       <p v-if="actionError" class="form-error" data-testid="form-error" role="alert">{{ actionError.message }}</p>
       <div class="service-body">
         <figure class="chart-box">
