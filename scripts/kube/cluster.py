@@ -1,8 +1,9 @@
 """A real Kubernetes API server on loopback, for the tests and for trying the Kubernetes backend.
 
 ``up`` builds the binaries when no cached build exists (``scripts/kube/build.sh``), starts etcd,
-kube-apiserver and kube-controller-manager on free loopback ports, and writes a kubeconfig (admin
-token, ``insecure-skip-tls-verify``) to ``.kube/config``. ``down`` stops them. The tests import
+kube-apiserver (with the aggregation layer's front proxy, whose client certificate a test may present to
+an API server of ours as the real aggregator would) and kube-controller-manager on free loopback ports,
+and writes a kubeconfig (admin token, ``insecure-skip-tls-verify``) to ``.kube/config``. ``down`` stops them. The tests import
 :class:`Cluster` to start a private one when none is up. Standard library only.
 """
 
@@ -22,6 +23,8 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from scripts.kube.pki import make_ca, make_cert
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CACHE = Path(os.environ.get("EI_KUBE_CACHE", Path.home() / ".cache" / "elastic-inference" / "kube"))
@@ -51,6 +54,9 @@ class Cluster:
     token: str
     kubeconfig: str
     pids: list[int]
+    front_proxy: str  # folder of front-proxy-ca.crt and the front-proxy-client.crt/.key the API server proxies with
+
+    FRONT_PROXY_NAME = "front-proxy-client"
 
     @classmethod
     def start(cls, directory: Path, *, controllers: bool = True, timeout: float = 90) -> "Cluster":
@@ -65,6 +71,10 @@ class Cluster:
         subprocess.run(["openssl", "genrsa", "-out", state / "sa.key", "2048"], check=True, capture_output=True)
         subprocess.run(["openssl", "rsa", "-in", state / "sa.key", "-pubout", "-out", state / "sa.pub"],
                        check=True, capture_output=True)
+        proxy = state / "front-proxy"
+        proxy.mkdir()
+        make_ca(proxy, "front-proxy-ca", "elastic-inference-test-front-proxy-ca")
+        make_cert(proxy, "front-proxy-client", cls.FRONT_PROXY_NAME, ca="front-proxy-ca")
         client, peer, secure = _free_port(), _free_port(), _free_port()
         server = f"https://127.0.0.1:{secure}"
         pids = []
@@ -87,8 +97,13 @@ class Cluster:
             "--service-account-issuer=https://kubernetes.default.svc", f"--service-account-key-file={state / 'sa.pub'}",
             f"--service-account-signing-key-file={state / 'sa.key'}", "--service-cluster-ip-range=10.96.0.0/24",
             "--disable-admission-plugins=ServiceAccount",
+            f"--requestheader-client-ca-file={proxy / 'front-proxy-ca.crt'}",
+            f"--requestheader-allowed-names={cls.FRONT_PROXY_NAME}", "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group", "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={proxy / 'front-proxy-client.crt'}",
+            f"--proxy-client-key-file={proxy / 'front-proxy-client.key'}",
         ])
-        cluster = cls(str(directory), server, token, str(directory / "config"), pids)
+        cluster = cls(str(directory), server, token, str(directory / "config"), pids, str(proxy))
         cluster._write_kubeconfig()
         try:
             cluster._wait_ready(timeout)

@@ -1,6 +1,6 @@
 """A real one-node Kubernetes cluster on this machine: containerd, etcd, the control plane, a kubelet, kube-proxy.
 
-``python scripts/kube/node.py up|down|status|load ARCHIVE...`` (``make cluster-up`` / ``make cluster-down``).
+``python -m scripts.kube.node up|down|status|load ARCHIVE...`` (``make cluster-up`` / ``make cluster-down``).
 The tests import :func:`up`, :func:`down`, :func:`load` and :func:`unsupported`.
 
 Where ``scripts/kube/cluster.py`` is an API server alone (fast, many per machine), this runs pods: it is the
@@ -42,7 +42,10 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scripts.kube.pki import make_ca, make_cert
+
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 CACHE = Path(os.environ.get("EI_KUBE_CACHE", Path.home() / ".cache" / "elastic-inference" / "kube"))
 BIN = CACHE / "bin"
 STATE = Path(os.environ.get("EI_CLUSTER_DIR", "/var/tmp/elastic-inference/cluster"))
@@ -55,6 +58,7 @@ ETCD_CLIENT, ETCD_PEER, ETCD_METRICS = 23790, 23800, 23810
 KUBELET_PORT, KUBELET_HEALTHZ, PROXY_HEALTHZ, PROXY_METRICS = 10250, 10248, 10256, 10249
 PAUSE_IMAGE = "localhost/elastic-inference/pause:1"  # a pull of it could only ever go to this machine
 VOLUMES, VOLUME_SIZE = 4, "10Gi"
+HPA_SYNC_PERIOD = "5s"  # how often the HPA controller reads metrics and decides; Kubernetes' default is 15s
 
 PACKAGES = ["containerd", "runc", "containernetworking-plugins", "iptables", "conntrack", "ethtool", "ebtables",
             "ipset", "nftables", "gcc", "libc6-dev", "openssl", "etcd-server"]
@@ -116,7 +120,7 @@ def _sudo_works() -> bool:
 
 def _as_root(*args: str) -> None:
     """Run this file's CLI as root via ``sudo -n``: the API works for a non-root caller with sudo rights."""
-    subprocess.run(["sudo", "-n", sys.executable, str(Path(__file__).resolve()), *args], check=True)
+    subprocess.run(["sudo", "-n", sys.executable, "-m", "scripts.kube.node", *args], check=True, cwd=REPO)
 
 
 def node_address() -> tuple[str, str]:
@@ -216,44 +220,23 @@ def ensure_pki(layout: Layout, node_name: str, node_ip: str) -> None:
     shutil.rmtree(layout.pki, ignore_errors=True)
     layout.pki.mkdir(parents=True)
     layout.pki.chmod(0o700)
-    _ca(layout.pki, "ca", "elastic-inference-node-ca")
-    _ca(layout.pki, "front-proxy-ca", "elastic-inference-front-proxy-ca")
+    make_ca(layout.pki, "ca", "elastic-inference-node-ca")
+    make_ca(layout.pki, "front-proxy-ca", "elastic-inference-front-proxy-ca")
     _run(["openssl", "genrsa", "-out", layout.pki / "sa.key", "2048"])
     _run(["openssl", "rsa", "-in", layout.pki / "sa.key", "-pubout", "-out", layout.pki / "sa.pub"])
     api_sans = ["DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
                 "DNS:kubernetes.default.svc.cluster.local", "IP:127.0.0.1", f"IP:{node_ip}", f"IP:{API_SERVICE_IP}"]
-    _cert(layout.pki, "apiserver", "kube-apiserver", sans=api_sans)
-    _cert(layout.pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", org="system:masters")
-    _cert(layout.pki, "admin", "admin", org="system:masters")
-    _cert(layout.pki, "controller-manager", "system:kube-controller-manager")
-    _cert(layout.pki, "scheduler", "system:kube-scheduler")
-    _cert(layout.pki, "kube-proxy", "system:kube-proxy")
-    _cert(layout.pki, "kubelet", f"system:node:{node_name}", org="system:nodes")
-    _cert(layout.pki, "kubelet-serving", node_name,
-          sans=[f"DNS:{node_name}", "DNS:localhost", "IP:127.0.0.1", f"IP:{node_ip}"])
-    _cert(layout.pki, "front-proxy-client", "front-proxy-client", ca="front-proxy-ca")
+    make_cert(layout.pki, "apiserver", "kube-apiserver", sans=api_sans)
+    make_cert(layout.pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", org="system:masters")
+    make_cert(layout.pki, "admin", "admin", org="system:masters")
+    make_cert(layout.pki, "controller-manager", "system:kube-controller-manager")
+    make_cert(layout.pki, "scheduler", "system:kube-scheduler")
+    make_cert(layout.pki, "kube-proxy", "system:kube-proxy")
+    make_cert(layout.pki, "kubelet", f"system:node:{node_name}", org="system:nodes")
+    make_cert(layout.pki, "kubelet-serving", node_name,
+              sans=[f"DNS:{node_name}", "DNS:localhost", "IP:127.0.0.1", f"IP:{node_ip}"])
+    make_cert(layout.pki, "front-proxy-client", "front-proxy-client", ca="front-proxy-ca")
     stamp.write_text(json.dumps(want))
-
-
-def _ca(pki: Path, name: str, subject: str) -> None:
-    _run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-          "-keyout", pki / f"{name}.key", "-out", pki / f"{name}.crt", "-days", "3650", "-subj", f"/CN={subject}",
-          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-
-
-def _cert(pki: Path, name: str, cn: str, *, org: str = "", sans: list[str] | None = None, ca: str = "ca") -> None:
-    """One key and certificate signed by ``ca``: a server+client certificate when it has SANs, else client only."""
-    subject = f"/CN={cn}" + (f"/O={org}" if org else "")
-    key, csr, crt, ext = (pki / f"{name}{suffix}" for suffix in (".key", ".csr", ".crt", ".ext"))
-    _run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-          "-out", csr, "-subj", subject])
-    usage = "serverAuth,clientAuth" if sans else "clientAuth"
-    ext.write_text("keyUsage=critical,digitalSignature,keyEncipherment\n"
-                   f"extendedKeyUsage={usage}\n" + (f"subjectAltName={','.join(sans)}\n" if sans else ""))
-    _run(["openssl", "x509", "-req", "-in", csr, "-CA", pki / f"{ca}.crt", "-CAkey", pki / f"{ca}.key",
-          "-set_serial", str(int.from_bytes(os.urandom(8), "big")), "-days", "3650", "-out", crt, "-extfile", ext])
-    csr.unlink()
-    ext.unlink()
 
 
 def _kubeconfig(server: str, pki: Path, user: str, *, embed: bool) -> str:
@@ -753,10 +736,14 @@ def _info(layout: Layout) -> dict | None:
         return None
 
 
-def _running(layout: Layout) -> Node | None:
-    """The node left by an earlier ``up``, if every part still runs and the node is Ready."""
+def _running(layout: Layout, hpa_sync_period: str | None = None) -> Node | None:
+    """The node left by an earlier ``up``, if every part still runs, the node is Ready and (when given) its
+    HPA controller decides every ``hpa_sync_period``."""
     info = _info(layout)
     if info is None or any(_pid(layout, name) is None for name in COMPONENTS):
+        return None
+    if hpa_sync_period is not None and info.get("hpa_sync_period") != hpa_sync_period:
+        log(f"restarting: the HPA sync period changes from {info.get('hpa_sync_period')} to {hpa_sync_period}")
         return None
     api = Api(layout, info["server"])
     if not api.ready() or not api.node_ready(info["node_name"]):
@@ -769,25 +756,25 @@ def running() -> bool:
     return _running(Layout()) is not None
 
 
-def up(kubeconfig: Path) -> Node:
+def up(kubeconfig: Path, hpa_sync_period: str = HPA_SYNC_PERIOD) -> Node:
     """The machine's node cluster, running and Ready, with the admin kubeconfig written to ``kubeconfig``
     (and a copy in the state folder). Reuses a healthy running cluster; otherwise starts one afresh
     (fresh etcd data, CNI address pool and volume folders)."""
     kubeconfig = Path(kubeconfig).resolve()
     if os.geteuid() != 0:
-        _as_root("up", "--kubeconfig", str(kubeconfig))
+        _as_root("up", "--kubeconfig", str(kubeconfig), "--hpa-sync-period", hpa_sync_period)
         info = _info(Layout())
         return Node(**{k: v for k, v in info.items() if k in Node.__dataclass_fields__})
     layout = Layout()
     with _locked(layout):
-        node = _running(layout)
+        node = _running(layout, hpa_sync_period)
         if node is not None:
             log(f"already up ({node.server}, node {node.node_name} Ready)")
             ensure_volumes(layout, Api(layout, node.server))
         else:
             _teardown(layout, quiet=True)
             try:
-                node = _start(layout, kubeconfig)
+                node = _start(layout, kubeconfig, hpa_sync_period)
             except BaseException:  # leave nothing half up; the logs stay for a look
                 _teardown(layout, quiet=True)
                 raise
@@ -799,7 +786,7 @@ def up(kubeconfig: Path) -> Node:
     return node
 
 
-def _start(layout: Layout, kubeconfig: Path) -> Node:
+def _start(layout: Layout, kubeconfig: Path, hpa_sync_period: str) -> Node:
     """Start every part in order, waiting for each, timing each."""
     S = layout.root
     started = time.monotonic()
@@ -874,7 +861,9 @@ def _start(layout: Layout, kubeconfig: Path) -> Node:
                  "--leader-elect=false"]
         if name == "controller-manager":
             flags += [f"--service-account-private-key-file={P / 'sa.key'}", f"--root-ca-file={P / 'ca.crt'}",
-                      "--use-service-account-credentials=true", f"--cluster-signing-cert-file={P / 'ca.crt'}",
+                      "--use-service-account-credentials=true",
+                      f"--horizontal-pod-autoscaler-sync-period={hpa_sync_period}",
+                      f"--cluster-signing-cert-file={P / 'ca.crt'}",
                       f"--cluster-signing-key-file={P / 'ca.key'}",
                       f"--flex-volume-plugin-dir={layout.kubelet / 'volume-plugins'}"]  # not /usr/libexec
         _spawn(layout, f"kube-{name}", [BIN / f"kube-{name}", *flags])
@@ -912,7 +901,8 @@ def _start(layout: Layout, kubeconfig: Path) -> Node:
     log(f"up in {time.monotonic() - started:.1f} s: {server}, node {node_name} ({node_ip})")
 
     node = Node(state_dir=str(S), kubeconfig=str(kubeconfig), node_ip=node_ip, node_name=node_name, server=server)
-    layout.info.write_text(json.dumps({**asdict(node), "bridge_netfilter": bridge_nf}, indent=2))
+    layout.info.write_text(json.dumps({**asdict(node), "bridge_netfilter": bridge_nf,
+                                       "hpa_sync_period": hpa_sync_period}, indent=2))
     return node
 
 
@@ -1099,6 +1089,8 @@ def main() -> int:
     up_parser = sub.add_parser("up", help="start (or reuse) the node and write the kubeconfig")
     up_parser.add_argument("--kubeconfig", type=Path, default=Path(".kube/cluster.config"),
                            help="where to write the admin kubeconfig [.kube/cluster.config]")
+    up_parser.add_argument("--hpa-sync-period", default=HPA_SYNC_PERIOD,
+                           help=f"kube-controller-manager's --horizontal-pod-autoscaler-sync-period [{HPA_SYNC_PERIOD}]")
     sub.add_parser("down", help="stop the node and clean the host")
     sub.add_parser("status", help="show the parts and the node")
     load_parser = sub.add_parser("load", help="import OCI image archives into the node")
@@ -1109,7 +1101,7 @@ def main() -> int:
         return 2
     try:
         if args.action == "up":
-            node = up(args.kubeconfig)
+            node = up(args.kubeconfig, args.hpa_sync_period)
             print(f"  KUBECONFIG={node.kubeconfig} kubectl get nodes")
         elif args.action == "down":
             down()

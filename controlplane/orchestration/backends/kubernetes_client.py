@@ -1,7 +1,8 @@
-"""The Kubernetes API as the backend uses it, and the only module that imports ``kubernetes``: credentials,
-discovery of the API versions the server serves (the HPA's newest first), and our objects in one namespace
-listed, read, applied and deleted as plain dicts. A refusal or a network failure becomes a BackendError
-that a user can act on.
+"""The Kubernetes API as the control plane uses it, and the only module that imports ``kubernetes``:
+credentials, discovery of the API versions the server serves (the HPA's newest first), our objects in one
+namespace listed, read, applied and deleted as plain dicts, and what the metrics API asks of the cluster
+(pods by selector, the front-proxy settings, access reviews). A refusal or a network failure becomes a
+BackendError that a user can act on.
 """
 
 from __future__ import annotations
@@ -52,11 +53,77 @@ def api_client(kubeconfig: str | None = None) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+class Refused(BackendError):
+    """The API server answered with an error: ``status`` is its HTTP status, ``reason`` its Status reason
+    (e.g. BadRequest for a malformed label selector), so a caller can relay it as it came."""
+
+    def __init__(self, message: str, *, status: int, reason: str):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
 def _api_reason(exc: ApiException) -> str:
     try:
         return json.loads(exc.body)["message"]
     except (TypeError, ValueError, KeyError):
         return f"{exc.status} {exc.reason}"
+
+
+def _status_reason(exc: ApiException) -> str:
+    try:
+        return json.loads(exc.body)["reason"]
+    except (TypeError, ValueError, KeyError):
+        return str(exc.reason or "")
+
+
+def _call(api: client.ApiClient, what: str, request, *, missing_ok: bool = False):
+    """Run one API request. With ``missing_ok`` a 404 returns None (a read before create, a delete of
+    something gone)."""
+    try:
+        return request()
+    except ApiException as exc:
+        if missing_ok and exc.status == 404:
+            return None
+        raise Refused(f"Kubernetes refused to {what}: {_api_reason(exc)}", status=exc.status,
+                      reason=_status_reason(exc)) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise BackendError(f"cannot reach the Kubernetes API at {api.configuration.host}: {reason}") from exc
+
+
+class ClusterReader:
+    """What the metrics API reads from the cluster, each a single typed request."""
+
+    def __init__(self, api_client: client.ApiClient):
+        self.api_client = api_client
+        self.core = client.CoreV1Api(api_client)
+        self.authorization = client.AuthorizationV1Api(api_client)
+
+    def pod_names(self, namespace: str, label_selector: str = "") -> list[str]:
+        """Names of the pods in ``namespace`` that ``label_selector`` selects (all for ""); a malformed
+        selector is the API server's own 400."""
+        pods = _call(self.api_client, f"list pods in namespace {namespace}", lambda: self.core.list_namespaced_pod(
+            namespace, label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
+        return [pod.metadata.name for pod in pods.items]
+
+    def config_map(self, namespace: str, name: str) -> dict[str, str]:
+        found = _call(self.api_client, f"read ConfigMap {namespace}/{name}", lambda: self.core.read_namespaced_config_map(
+            name, namespace, _request_timeout=REQUEST_TIMEOUT))
+        return dict(found.data or {})
+
+    def review_access(self, *, user: str, groups: list[str], extra: dict[str, list[str]],
+                      resource: dict | None = None, path: str = "") -> tuple[bool, str]:
+        """A SubjectAccessReview for ``user``: on ``resource`` (namespace, verb, group, version, resource,
+        subresource, name) or on the non-resource ``path`` (verb get). Returns (allowed, the reason)."""
+        spec = client.V1SubjectAccessReviewSpec(
+            user=user, groups=groups, extra=extra or None,
+            resource_attributes=client.V1ResourceAttributes(**resource) if resource else None,
+            non_resource_attributes=None if resource else client.V1NonResourceAttributes(path=path, verb="get"))
+        review = _call(self.api_client, f"review the access of {user}",
+                       lambda: self.authorization.create_subject_access_review(
+                           client.V1SubjectAccessReview(spec=spec), _request_timeout=REQUEST_TIMEOUT))
+        return bool(review.status.allowed), review.status.reason or ""
 
 
 class NamespaceClient:
@@ -119,16 +186,4 @@ class NamespaceClient:
         return self._dynamic
 
     def _call(self, what: str, request, *, missing_ok: bool = False):
-        """Run one API request. With ``missing_ok`` a 404 returns None (a read before create, a delete of
-        something gone)."""
-        try:
-            return request()
-        except ApiException as exc:
-            if missing_ok and exc.status == 404:
-                return None
-            raise BackendError(
-                f"Kubernetes refused to {what} in namespace {self.namespace}: {_api_reason(exc)}") from exc
-        except urllib3.exceptions.HTTPError as exc:
-            reason = getattr(exc, "reason", None) or exc
-            host = self.api_client.configuration.host
-            raise BackendError(f"cannot reach the Kubernetes API at {host}: {reason}") from exc
+        return _call(self.api_client, f"{what} in namespace {self.namespace}", request, missing_ok=missing_ok)

@@ -1,14 +1,12 @@
-"""Inference services on record, and worker heartbeats written the way a worker writes them."""
+"""Inference services on record."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import pytest
-import redis
 
-from inference_worker import heartbeat, protocol
+from tests.heartbeats import write_heartbeat  # noqa: F401 (the telemetry tests import it from here)
 
 if TYPE_CHECKING:
     from controlplane.inference.models import InferenceService
@@ -26,17 +24,3 @@ def make_service(db):
         return InferenceService.objects.create(name=name, queue=queue, model=model)
 
     return make
-
-
-def write_heartbeat(client: redis.Redis, worker: str, queue: str, **figures) -> None:
-    """A heartbeat written by the worker's own writer (``inference_worker.heartbeat.write``)."""
-    now = time.time()
-    beat = protocol.Heartbeat(**{
-        "worker": worker, "queue": queue, "model": "builtin:face", "device": "CPU", "pid": 4242, "host": "edge-1",
-        "namespace": "", "started_at": round(now - 60, 3), "updated_at": round(now, 3), "window_seconds": 5.0, "infer_fps": 0.0, "drop_fps": 0.0,
-        "scale_ratio": 0.0, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0, "inferred": 0, "dropped": 0, "rejected": 0,
-        **figures,
-    })
-    pipe = client.pipeline(transaction=True)
-    heartbeat.write(pipe, beat)
-    pipe.execute()

@@ -10,7 +10,7 @@ from controlplane.streams.models import Stream
 from inference_worker import protocol
 from producers.publisher import Publisher
 from tests.controlplane.conftest import client_for
-from tests.controlplane.telemetry.conftest import write_heartbeat
+from tests.heartbeats import write_heartbeat
 from harness.processes import free_port, wait_until
 from tests.support import frame_bytes, jpeg_of, sample_image
 

@@ -16,7 +16,7 @@ import pytest
 from controlplane.telemetry import history
 from controlplane.telemetry.tasks import sample_fleet
 from tests.support import database_url
-from tests.controlplane.telemetry.conftest import write_heartbeat
+from tests.heartbeats import write_heartbeat
 from tests.controlplane.telemetry.test_api import _strict
 from harness.processes import Proc, free_port, wait_until
 

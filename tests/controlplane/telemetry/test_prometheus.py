@@ -6,7 +6,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.telemetry.collectors import register_fleet_collector
-from tests.controlplane.telemetry.conftest import write_heartbeat
+from tests.heartbeats import write_heartbeat
 from harness.processes import free_port
 
 
