@@ -12,8 +12,8 @@ from controlplane.inference.models import InferenceService
 from controlplane.registry.models import InferenceModel
 from controlplane.scaling.models import ScalingPolicy
 from harness.processes import free_port
-from tests.controlplane.telemetry.conftest import write_heartbeat
-from tests.controlplane.telemetry.test_api import _strict
+from tests.controlplane.openapi import strict_schema
+from tests.heartbeats import write_heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +163,6 @@ def test_the_schema_documents_scaling_exactly(r, viewer_api, faces):
     components = schema["components"]["schemas"]
     documented = components["InferenceService"]["properties"]["scaling"]
 
-    jsonschema.validate(scaling(viewer_api), _strict(documented, components))
-    jsonschema.validate(None, _strict(documented, components))
+    jsonschema.validate(scaling(viewer_api), strict_schema(documented, components))
+    jsonschema.validate(None, strict_schema(documented, components))
     assert "plain words" in components["Scaling"]["properties"]["reason"]["description"]

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.heartbeats import write_heartbeat  # noqa: F401 (the telemetry tests import it from here)
-
 if TYPE_CHECKING:
     from controlplane.inference.models import InferenceService
 

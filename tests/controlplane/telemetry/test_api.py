@@ -9,9 +9,10 @@ import jsonschema
 from controlplane.streams.models import Stream
 from inference_worker import protocol
 from producers.publisher import Publisher
-from tests.controlplane.conftest import client_for
-from tests.heartbeats import write_heartbeat
 from harness.processes import free_port, wait_until
+from tests.controlplane.conftest import client_for
+from tests.controlplane.openapi import strict_schema
+from tests.heartbeats import write_heartbeat
 from tests.support import frame_bytes, jpeg_of, sample_image
 
 ENDPOINTS = ("/api/workers/", "/api/metrics/")
@@ -148,23 +149,6 @@ def test_redis_down_is_a_503_that_says_so_until_it_is_back(r, viewer_api, settin
     assert viewer_api.get("/api/workers/").json()["count"] == 1
 
 
-def _strict(schema, components: dict):
-    """The OpenAPI 3.0 schema as JSON Schema: references inlined, ``nullable`` as a null type, and no
-    properties beyond the documented ones, so the documentation has to match the response exactly."""
-    if isinstance(schema, list):
-        return [_strict(item, components) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if "$ref" in schema:
-        return _strict(components[schema["$ref"].rsplit("/", 1)[-1]], components)
-    out = {key: _strict(value, components) for key, value in schema.items() if key != "nullable"}
-    if schema.get("nullable"):
-        out = {"anyOf": [out, {"type": "null"}]}
-    elif out.get("type") == "object" and "properties" in out:
-        out["additionalProperties"] = False
-    return out
-
-
 def test_the_schema_documents_the_responses_exactly(r, viewer_api, make_service, db):
     make_service("faces", "face")
     write_heartbeat(r, "w-a", "face", infer_fps=3.0)
@@ -177,7 +161,7 @@ def test_the_schema_documents_the_responses_exactly(r, viewer_api, make_service,
         documented = schema["paths"][url]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         body = viewer_api.get(url).json()
         assert all(body.get(key, True) for key in ("results", "services", "streams")), "something to check"
-        jsonschema.validate(body, _strict(documented, components))
+        jsonschema.validate(body, strict_schema(documented, components))
 
 
 def test_the_worker_schema_is_the_heartbeat_of_the_protocol_with_its_meanings(viewer_api, db):

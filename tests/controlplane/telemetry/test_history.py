@@ -15,10 +15,10 @@ import pytest
 
 from controlplane.telemetry import history
 from controlplane.telemetry.tasks import sample_fleet
-from tests.support import database_url
-from tests.heartbeats import write_heartbeat
-from tests.controlplane.telemetry.test_api import _strict
 from harness.processes import Proc, free_port, wait_until
+from tests.controlplane.openapi import strict_schema
+from tests.heartbeats import write_heartbeat
+from tests.support import database_url
 
 
 def url(service: str) -> str:
@@ -54,7 +54,7 @@ def test_a_sample_takes_each_pool_from_the_heartbeats(r, viewer_api, make_servic
 
     schema = viewer_api.get("/api/schema/", {"format": "json"}).json()
     documented = schema["paths"]["/api/services/{name}/history/"]["get"]["responses"]["200"]
-    jsonschema.validate(body, _strict(documented["content"]["application/json"]["schema"],
+    jsonschema.validate(body, strict_schema(documented["content"]["application/json"]["schema"],
                                       schema["components"]["schemas"]))
 
 

@@ -6,8 +6,8 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.telemetry.collectors import register_fleet_collector
-from tests.heartbeats import write_heartbeat
 from harness.processes import free_port
+from tests.heartbeats import write_heartbeat
 
 
 def scrape() -> dict[str, dict[tuple, float]]:
