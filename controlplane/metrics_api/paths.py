@@ -8,10 +8,13 @@ version's discovery, a Pods metric (``namespaces/<ns>/pods/<name or *>/<metric>`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 CUSTOM = "custom.metrics.k8s.io"
 EXTERNAL = "external.metrics.k8s.io"
 VERSIONS = {CUSTOM: ("v1beta1", "v1beta2"), EXTERNAL: ("v1beta1",)}
+#: The aggregator asks every API server for its OpenAPI document; we publish none, and a 404 tells it so.
+OPENAPI_PATHS = {"/openapi/v2", "/openapi/v3"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ Query = Discovery | PodMetric | ExternalMetric | Unserved
 
 def parse(path: str) -> Query | None:
     """None for a path outside the served groups and versions."""
-    parts = [part for part in path.split("?", 1)[0].split("/") if part]
+    parts = [unquote(part) for part in path.split("?", 1)[0].split("/") if part]  # the aggregator sends * as %2A
     if len(parts) < 3 or parts[0] != "apis" or parts[2] not in VERSIONS.get(parts[1], ()):
         return None
     group, version, rest = parts[1], parts[2], parts[3:]

@@ -13,7 +13,9 @@ import logging
 
 from OpenSSL import SSL
 from twisted.internet import reactor, threads
+from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
 from twisted.web import resource, server
+from zope.interface import implementer
 
 from controlplane.metrics_api import payloads
 from controlplane.metrics_api.service import Incoming, MetricsApi
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 HEALTH_PATHS = {"/healthz", "/livez", "/readyz"}  # unauthenticated, for the kubelet's probes
 
 
+@implementer(IOpenSSLServerConnectionCreator)
 class TLSContext:
     """The serving certificate; client certificates requested, judged later by the request handler."""
 
@@ -36,8 +39,8 @@ class TLSContext:
         context.set_session_id(b"elastic-inference-metrics-api")  # resumed sessions keep their client cert
         self._context = context
 
-    def getContext(self) -> SSL.Context:  # noqa: N802 (Twisted's name)
-        return self._context
+    def serverConnectionForTLS(self, protocol) -> SSL.Connection:  # noqa: N802 (Twisted's name)
+        return SSL.Connection(self._context, None)
 
 
 class MetricsResource(resource.Resource):

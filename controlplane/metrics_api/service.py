@@ -93,6 +93,8 @@ class MetricsApi:
     def handle(self, request: Incoming) -> Answer:
         try:
             identity = self._authenticate(request)
+            if request.path in paths.OPENAPI_PATHS:
+                return _failure(404, "NotFound", "this server publishes no OpenAPI document")
             query = paths.parse(request.path)
             self._authorize(identity, query, request.path)
             if request.method != "GET":

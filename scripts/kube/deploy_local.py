@@ -3,13 +3,16 @@
 It makes the Secrets' values once (random, in ``k8s/overlays/local/secrets/``, git-ignored, mode 0600),
 applies ``k8s/overlays/local``, waits for every control-plane Deployment, sets the dashboard user's
 password, and gives the worker pods their Secret (the Redis URL by address, the model-download token
-from ``manage.py worker_token``). Run again, it changes nothing that is already right. Values travel in
+from ``manage.py worker_token``), then deploys the metrics API component (``k8s/overlays/local-metrics-api``:
+its own CA and serving certificate in that overlay's ``secrets/``, the TLS Secret, the APIServices' caBundle)
+and waits for its APIServices to be Available. Run again, it changes nothing that is already right. Values travel in
 files and on stdin, never on a command line. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import secrets
 import subprocess
@@ -17,6 +20,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.kube.pki import make_ca, make_cert
 
 REPO = Path(__file__).resolve().parent.parent.parent
 OVERLAY = REPO / "k8s" / "overlays" / "local"
@@ -28,6 +33,9 @@ REDIS_ADDRESS = "198.19.0.10:6379"  # k8s/overlays/local/services.yaml
 URL = "http://127.0.0.1:31080"  # the control plane's NodePort, on the node
 REDIS_NODEPORT = "127.0.0.1:31003"
 DEPLOYMENTS = ("postgres", "redis", "controlplane", "relay", "celery-worker", "celery-beat")
+METRICS_OVERLAY = REPO / "k8s" / "overlays" / "local-metrics-api"  # the metrics API component, locally
+METRICS_SERVICE = "elastic-inference-metrics-api"
+API_SERVICES = ("v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io")
 
 # Sets the dashboard user's password (read from stdin), making the user when it is missing.
 _SET_ADMIN = f"""
@@ -50,9 +58,11 @@ class Deployed:
     redis_url: str  # through the NodePort, for producers on the node
 
 
-def kubectl(*args: str, kubeconfig: Path = KUBECONFIG, stdin: str | None = None, check: bool = True) -> str:
+def kubectl(*args: str, kubeconfig: Path = KUBECONFIG, stdin: str | None = None, check: bool = True,
+            namespace: str | None = NAMESPACE) -> str:
+    """``namespace`` None: the objects name their own (the metrics API has one in kube-system)."""
     done = subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", "-n", NAMESPACE, *args],
+        ["kubectl", f"--kubeconfig={kubeconfig}", *(["-n", namespace] if namespace else []), *args],
         input=stdin, capture_output=True, text=True,
     )
     if check and done.returncode:
@@ -115,12 +125,44 @@ def worker_secret(kubeconfig: Path, redis_password: str) -> None:
     kubectl("apply", "-f", "-", stdin=json.dumps(body), kubeconfig=kubeconfig)
 
 
+def metrics_api_tls(kubeconfig: Path) -> None:
+    """A CA of the metrics API's own and its serving certificate (made once, kept in the overlay's
+    secrets/), the Secret the server mounts, and the APIServices' caBundle patch."""
+    folder = METRICS_OVERLAY / "secrets"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if not (folder / "serving.crt").exists():
+        make_ca(folder, "ca", "elastic-inference-metrics-api-ca")
+        names = [f"{METRICS_SERVICE}.{NAMESPACE}.svc", f"{METRICS_SERVICE}.{NAMESPACE}.svc.cluster.local"]
+        make_cert(folder, "serving", names[0], sans=[f"DNS:{name}" for name in names], ca="ca")
+    encoded = {name: base64.b64encode((folder / name).read_bytes()).decode()
+               for name in ("ca.crt", "serving.crt", "serving.key")}
+    (folder / "ca-bundle.yaml").write_text("\n---\n".join(json.dumps({
+        "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": name},
+        "spec": {"caBundle": encoded["ca.crt"]}}) for name in API_SERVICES) + "\n")
+    kubectl("apply", "-f", "-", kubeconfig=kubeconfig, stdin=json.dumps({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": f"{METRICS_SERVICE}-tls", "labels": {"app.kubernetes.io/part-of": "elastic-inference"}},
+        "data": {"tls.crt": encoded["serving.crt"], "tls.key": encoded["serving.key"]}}))
+
+
+def deploy_metrics_api(kubeconfig: Path, timeout: int) -> None:
+    """The metrics API component, served and registered: every APIService Available (the aggregator
+    reached the server and was let in)."""
+    metrics_api_tls(kubeconfig)
+    kubectl("apply", "-k", str(METRICS_OVERLAY), kubeconfig=kubeconfig, namespace=None)
+    kubectl("rollout", "status", f"deployment/{METRICS_SERVICE}", f"--timeout={timeout}s", kubeconfig=kubeconfig)
+    for name in API_SERVICES:
+        kubectl("wait", "--for=condition=Available", f"apiservice/{name}", f"--timeout={timeout}s",
+                kubeconfig=kubeconfig, namespace=None)
+
+
 def deploy(kubeconfig: Path = KUBECONFIG, timeout: int = 300) -> Deployed:
     values = write_secrets()
     kubectl("apply", "-k", str(OVERLAY), kubeconfig=kubeconfig)
     wait_for_rollouts(kubeconfig, timeout)
     manage(kubeconfig, "shell", "-c", _SET_ADMIN, stdin=values["admin-password"])
     worker_secret(kubeconfig, values["redis-password"])
+    deploy_metrics_api(kubeconfig, timeout)
     return Deployed(URL, ADMIN_USER, values["admin-password"],
                     f"redis://:{values['redis-password']}@{REDIS_NODEPORT}/0")
 

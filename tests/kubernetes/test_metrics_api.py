@@ -136,7 +136,8 @@ def test_one_value_per_selected_pod_from_its_own_heartbeat(proxy, r, namespace):
     assert item["value"] == "1250m" and item["windowSeconds"] == 5
     assert item["timestamp"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
 
-    code, body = proxy.get(f"{CUSTOM}/v1beta1/namespaces/{namespace}/pods/*/ei_infer_fps?labelSelector={SELECTOR}")
+    # as the aggregator forwards it: the * escaped
+    code, body = proxy.get(f"{CUSTOM}/v1beta1/namespaces/{namespace}/pods/%2A/ei_infer_fps?labelSelector={SELECTOR}")
     assert code == 200 and [(i["describedObject"]["name"], i["metricName"], i["value"]) for i in body["items"]] == [
         ("people-a", "ei_infer_fps", "7500m")]
 
@@ -204,6 +205,8 @@ def test_bad_requests_get_the_apis_own_status(proxy, namespace, r):
         assert words in body["message"], (path, body["message"])
     got, body = proxy.get(f"{CUSTOM}/v1beta2", AGGREGATOR, method="POST")
     assert (got, body["reason"]) == (405, "MethodNotAllowed")
+    got, body = proxy.get("/openapi/v2", ("system:aggregator", []))  # the aggregator's question: none here
+    assert (got, body["reason"]) == (404, "NotFound")
 
 
 def test_health_needs_no_certificate(server, pki):
