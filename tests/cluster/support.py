@@ -1,5 +1,6 @@
 """Helpers of the cluster tests: kubectl with the cluster's kubeconfig, the control plane's API over HTTP,
-and a reader that collects every result a stream gets while a test runs."""
+records made afresh through it, frames pushed at a rate, and a reader that collects every result a stream
+gets while a test runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import requests
 from harness.processes import http_ok, wait_until
 from inference_worker import protocol
 from scripts.kube.deploy_local import REPO
+from tests.support import frame_bytes
 
 KUBECONFIG = REPO / ".kube" / "cluster.config"
 IMAGES = ("controlplane", "worker", "redis", "postgres")
@@ -125,3 +128,55 @@ class ResultReader:
         self._stop.set()
         self._thread.join(5)
         return self.got
+
+
+def until(predicate, timeout: float, what: str, interval: float = 1):
+    """wait_until at a pace that suits kubectl and the API (each check is a process or a request)."""
+    return wait_until(predicate, timeout, what, interval=interval)
+
+
+def pods_of(kind: str, instance: str) -> str:
+    return f"app.kubernetes.io/name={kind},app.kubernetes.io/instance={instance}"
+
+
+def builtin_model(api, builtin: str) -> int:
+    models = api.get("/api/models/", params={"page_size": 100}).json()["results"]
+    return next(model["id"] for model in models if model.get("builtin") == builtin)
+
+
+def wait_for_service(api, kubectl, name: str, replicas: int = 1, timeout: float = 240) -> dict:
+    """Until the service's worker pods are Ready and the control plane says so. A status on the way may
+    be `failed` for a moment (a fresh kubelet's "failed to sync secret cache" is retried by itself); the
+    last one seen is what a timeout reports."""
+    seen = {}
+
+    def ready() -> bool:
+        seen.update(api.get(f"/api/services/{name}/").json())
+        return seen["status"] == "ready" and len(kubectl.ready_pods(pods_of("inference-worker", name))) == replicas
+
+    try:
+        until(ready, timeout, f"{replicas} ready worker pod(s) of {name}")
+    except TimeoutError as timeout_error:
+        raise AssertionError(f"{timeout_error}; the service is {seen['status']}: {seen['status_message']}") from None
+    return seen
+
+
+def push(client, queue: str, stream: str, jpegs: list[bytes], *, fps: float, first_seq: int = 0) -> int:
+    """Frames into a queue at a fixed rate, stamped now, as a producer on the node does; returns the count."""
+    key = protocol.frames_key(queue)
+    start = time.monotonic()
+    for i, jpeg in enumerate(jpegs):
+        time.sleep(max(0.0, start + i / fps - time.monotonic()))
+        client.rpush(key, frame_bytes(stream, first_seq + i, jpeg))
+    return len(jpegs)
+
+
+def remove(api, kind: str, name: str) -> None:
+    response = api.delete(f"/api/{kind}/{name}/")
+    assert response.status_code in (204, 404), response.text
+
+
+def make(api, kind: str, body: dict) -> dict:
+    """Create a record afresh: the cluster may be one that an earlier, interrupted run left up."""
+    remove(api, kind, body["name"])
+    return api.created(f"/api/{kind}/", body)
