@@ -71,6 +71,20 @@ def test_an_hpa_counts_only_once_it_has_decided_something():
     assert working.desired == 3 and working.scaling == {"metric_value": 91.0, "reason": "scaled to 3"}
 
 
+def test_the_reason_of_a_change_is_the_hpas_event_for_that_size():
+    said = [
+        {"message": "New size: 3; reason: pods metric ei_scale_ratio above target", "lastTimestamp": "2026-01-01T10:00:00Z"},
+        {"message": "New size: 1; reason: All metrics below target", "lastTimestamp": "2026-01-01T09:00:00Z"},
+        {"message": "New size: 3; reason: an older rescale to the same size", "lastTimestamp": "2026-01-01T08:00:00Z"},
+    ]
+    later = {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale", "message": "recommended size matches"}
+    active = {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound", "message": "computed"}
+    up = observed_unit(hpa({"desiredReplicas": 3, "conditions": [later, active]}), rescales=said)
+    assert up.scaling["reason"] == "New size: 3; reason: pods metric ei_scale_ratio above target"
+    unsaid = observed_unit(hpa({"desiredReplicas": 2, "conditions": [later, active]}), rescales=said)
+    assert unsaid.scaling["reason"] == "recommended size matches"  # no event (yet): the conditions
+
+
 def test_a_deployment_that_cannot_make_pods_is_an_error():
     deployment = {"metadata": {}, "spec": {"replicas": 1}, "status": {"conditions": [
         {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",

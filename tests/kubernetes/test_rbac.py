@@ -100,7 +100,7 @@ def test_the_role_allows_nothing_elsewhere_and_no_secrets(kube_api, kube_namespa
     assert people.status == "failed" and "forbidden" in people.status_message
 
 
-def test_the_role_lets_the_reconciler_list_pods_and_do_nothing_else_with_them(kube_api, kube_namespace,
+def test_the_role_lets_the_reconciler_list_pods_and_events_and_do_nothing_else_with_them(kube_api, kube_namespace,
                                                                              other_namespace, admin):
     from kubernetes import client
     from kubernetes.client.rest import ApiException
@@ -108,6 +108,7 @@ def test_the_role_lets_the_reconciler_list_pods_and_do_nothing_else_with_them(ku
     install_rbac(admin, kube_namespace)
     pods = client.CoreV1Api(account_client(kube_api, kube_namespace))
     assert pods.list_namespaced_pod(kube_namespace).items == []  # what each pass reads, for why pods fail
+    assert pods.list_namespaced_event(kube_namespace).items == []  # and the HPAs' reasons
     for refused_call in (
         lambda: pods.read_namespaced_pod_log("any", kube_namespace),  # a log's tail comes in the pod's status
         lambda: pods.read_namespaced_pod("any", kube_namespace),
@@ -115,6 +116,9 @@ def test_the_role_lets_the_reconciler_list_pods_and_do_nothing_else_with_them(ku
         lambda: pods.create_namespaced_pod(kube_namespace, {"metadata": {"name": "any"}, "spec": {"containers": [
             {"name": "c", "image": "busybox"}]}}),
         lambda: pods.list_namespaced_pod(other_namespace),
+        lambda: pods.read_namespaced_event("any", kube_namespace),
+        lambda: pods.delete_namespaced_event("any", kube_namespace),
+        lambda: pods.list_namespaced_event(other_namespace),
     ):
         with pytest.raises(ApiException) as refused:
             refused_call()

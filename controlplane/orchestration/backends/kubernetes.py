@@ -45,9 +45,10 @@ class KubernetesBackend:
         return self.api.api_version("HorizontalPodAutoscaler")
 
     def observe(self) -> dict[str, Observed]:
-        """Our objects, and our pods in one list more: only a pod says why a Deployment gets no ready
-        replica (a crash, an image that cannot be pulled)."""
-        return observed_units({kind: self.api.list_owned(kind) for kind in KINDS}, self.api.list_owned("Pod"))
+        """Our objects, our pods in one list more (only a pod says why a Deployment gets no ready replica: a
+        crash, an image that cannot be pulled) and the HPAs' rescale events (their reason for each change)."""
+        return observed_units({kind: self.api.list_owned(kind) for kind in KINDS}, self.api.list_owned("Pod"),
+                              self.api.rescale_events())
 
     def apply(self, unit: Unit, observed: Observed | None) -> list[str]:
         desired = manifests.unit_objects(unit, self.pod_config, self.hpa_api_version)

@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 30  # seconds; a reconcile pass must not hang on a silent API server
 API_VERSIONS = {
     "Deployment": ("apps/v1",), "Service": ("v1",), "HorizontalPodAutoscaler": manifests.HPA_VERSIONS,
-    "Pod": ("v1",),  # listed only
+    "Pod": ("v1",), "Event": ("v1",),  # listed only
 }
+#: The HPAs' own words for each decision ("New size: 3; reason: pods metric ei_scale_ratio above target").
+RESCALE_EVENTS = "involvedObject.kind=HorizontalPodAutoscaler,reason=SuccessfulRescale"
 
 
 def api_client(kubeconfig: str | None = None) -> client.ApiClient:
@@ -142,6 +144,12 @@ class NamespaceClient:
         """Every object of ``kind`` with our labels."""
         listing = self._call(f"list {kind}s", lambda: self._resource(kind).get(
             namespace=self.namespace, label_selector=manifests.OWNED_SELECTOR, _request_timeout=REQUEST_TIMEOUT))
+        return listing.to_dict()["items"]
+
+    def rescale_events(self) -> list[dict]:
+        """The HPAs' SuccessfulRescale events in the namespace: why each changed its replicas."""
+        listing = self._call("list Events", lambda: self._resource("Event").get(
+            namespace=self.namespace, field_selector=RESCALE_EVENTS, _request_timeout=REQUEST_TIMEOUT))
         return listing.to_dict()["items"]
 
     def read(self, kind: str, name: str) -> dict | None:

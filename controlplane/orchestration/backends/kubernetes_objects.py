@@ -100,6 +100,13 @@ def _metric_value(hpa_status: dict) -> float | None:
     return None
 
 
+def _rescale_reason(events: Sequence[dict], replicas: int | None) -> str:
+    """The newest "New size: <replicas>; reason: ..." the HPA said."""
+    said = [event for event in events if (event.get("message") or "").startswith(f"New size: {replicas};")]
+    newest = max(said, key=lambda event: event.get("lastTimestamp") or "", default=None)
+    return newest["message"] if newest else ""
+
+
 def _scaling_reason(conditions: list[dict]) -> str:
     """A failing condition says best why the HPA does what it does; else AbleToScale says what it did."""
     by_type = {c["type"]: c for c in conditions}
@@ -157,21 +164,30 @@ def _selected_pods(deployment: dict, pods: list[dict]) -> list[dict]:
     return [pod for pod in pods if match and covers(pod["metadata"].get("labels") or {}, match)]
 
 
-def observed_units(listings: dict[str, list[dict]], pods: list[dict]) -> dict[str, Observed]:
+def observed_units(listings: dict[str, list[dict]], pods: list[dict],
+                   rescales: Sequence[dict] = ()) -> dict[str, Observed]:
     """Owned objects listed by kind, grouped by the unit each belongs to (its annotation), with the owned
-    pods each unit's Deployment selects."""
+    pods each unit's Deployment selects and its HPA's rescale events."""
     by_unit: dict[str, dict[str, dict]] = defaultdict(dict)
     for kind, items in listings.items():
         for item in items:
             if key := (item["metadata"].get("annotations") or {}).get(manifests.UNIT_ANNOTATION):
                 by_unit[key][kind] = item
     return {
-        key: observed_unit(objects, _selected_pods(objects.get("Deployment") or {}, pods))
+        key: observed_unit(objects, _selected_pods(objects.get("Deployment") or {}, pods),
+                           _events_of(objects.get("HorizontalPodAutoscaler"), rescales))
         for key, objects in by_unit.items()
     }
 
 
-def observed_unit(objects: dict[str, dict], pods: Sequence[dict] = ()) -> Observed:
+def _events_of(hpa: dict | None, events: Sequence[dict]) -> list[dict]:
+    if hpa is None:
+        return []
+    uid = (hpa.get("metadata") or {}).get("uid")
+    return [event for event in events if (event.get("involvedObject") or {}).get("uid") == uid]
+
+
+def observed_unit(objects: dict[str, dict], pods: Sequence[dict] = (), rescales: Sequence[dict] = ()) -> Observed:
     """One unit's live objects (by kind) and its pods as the reconciler sees them. A failing pod is the
     error even while others are ready (the status page must say why one is not), and its container's
     reason says more than the Deployment's progress deadline that follows it."""
@@ -187,13 +203,14 @@ def observed_unit(objects: dict[str, dict], pods: Sequence[dict] = ()) -> Observ
         detail=objects,  # never the pods: the unit's objects are what apply and delete act on
     )
     if "HorizontalPodAutoscaler" in objects:
-        _observe_autoscaler(observed, objects["HorizontalPodAutoscaler"].get("status") or {})
+        _observe_autoscaler(observed, objects["HorizontalPodAutoscaler"].get("status") or {}, rescales)
     return observed
 
 
-def _observe_autoscaler(observed: Observed, status: dict) -> None:
+def _observe_autoscaler(observed: Observed, status: dict, rescales: Sequence[dict] = ()) -> None:
     """The HPA's view. Its desiredReplicas starts at 0 and stays there while no metric can be read, so it
-    counts only once the HPA has scaled at least once or computed a replica count (ScalingActive)."""
+    counts only once the HPA has scaled at least once or computed a replica count (ScalingActive). The
+    reason of a change is the HPA's event for it, else its conditions (which move on by the next sync)."""
     conditions = [
         {k: c.get(k, "") for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []
     ]
@@ -206,4 +223,5 @@ def _observe_autoscaler(observed: Observed, status: dict) -> None:
         observed.desired = status.get("desiredReplicas")
     else:
         observed.desired, observed.message = None, active.get("message", "")
-    observed.scaling = {"metric_value": _metric_value(status), "reason": _scaling_reason(conditions)}
+    observed.scaling = {"metric_value": _metric_value(status),
+                        "reason": _rescale_reason(rescales, observed.desired) or _scaling_reason(conditions)}
