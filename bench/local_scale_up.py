@@ -2,7 +2,8 @@
 
 One run, on a private Redis and a throwaway SQLite database: the supervisor runs a people service (one
 infer request per worker, policy min 1 / max 3, scale ratio target 1.0, no scale-up window). Once its
-first worker has settled, a 120 fps file stream is enabled, which one such worker cannot keep up with.
+first worker has settled, a file stream at 120 fps (``--fps``) is enabled, which one such worker cannot
+keep up with.
 
 Figures, all from the same run:
   overload_to_decision_s   first frame of the stream -> the autoscaler's scale-up event
@@ -21,11 +22,12 @@ scale-out raised throughput by less than 10 % while the cores are >= 90 % busy):
   machine_cpu_pct          the machine's CPU use over the settled reading's window (/proc/stat)
 and any event after the scale-out (a "not scaling: the cores are full" hold says so with its figures).
 
-    .venv/bin/python bench/local_scale_up.py
+    .venv/bin/python bench/local_scale_up.py [--fps 120]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -109,6 +111,9 @@ def _settled_figures(client: redis.Redis, replicas: int, alone_fps: float) -> st
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fps", type=int, default=120, help="the stream's rate (default 120)")
+    options = parser.parse_args()
     redis_proc = subprocess.Popen(redis_server_command(REDIS_PORT, WORKDIR), stdout=subprocess.DEVNULL)
     supervisor = None
     try:
@@ -126,7 +131,7 @@ def main() -> int:
         cold_start = _cold_start(client)
         time.sleep(WARMUP + 2)  # past the autoscaler's warm-up, as a service that has been running a while
 
-        stream_create(name="rush", source_kind="file", source=str(VTEST), queue="people", target_fps=120)
+        stream_create(name="rush", source_kind="file", source=str(VTEST), queue="people", target_fps=options.fps)
         reconcile()
         wait_until(lambda: client.exists(protocol.stream_stats_key("rush")), 60, "the stream's first frame", interval=0.01)
         overload = time.time()

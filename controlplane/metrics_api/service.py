@@ -17,7 +17,13 @@ from cryptography import x509
 
 from controlplane.metrics_api import paths, payloads
 from controlplane.metrics_api.access import AccessReviews
-from controlplane.metrics_api.frontproxy import CONFIG_MAP, FrontProxy, Identity, Unauthenticated, authenticate
+from controlplane.metrics_api.frontproxy import (
+    CONFIG_MAP,
+    FrontProxy,
+    Identity,
+    Unauthenticated,
+    authenticate,
+)
 from controlplane.orchestration.backends.base import BackendError
 from controlplane.orchestration.backends.kubernetes_client import ClusterReader, Refused
 from inference_worker import protocol

@@ -152,6 +152,7 @@ def _record_observed_scaling(backend: Backend, service: InferenceService, seen: 
             service_name=service.name, backend=backend.name, from_replicas=before, to_replicas=after,
             metric=policy.metric if policy else "", target_value=policy.target_value if policy else None,
             metric_value=scaling.get("metric_value"), reason=scaling.get("reason") or "the autoscaler changed its mind",
+            time=scaling.get("time"),
         )
 
 

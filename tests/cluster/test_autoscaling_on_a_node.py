@@ -18,7 +18,13 @@ import redis
 
 from inference_worker import protocol
 from tests.cluster.support import (
-    ResultReader, builtin_model, make, pods_of, remove, until, wait_for_service,
+    ResultReader,
+    builtin_model,
+    make,
+    pods_of,
+    remove,
+    until,
+    wait_for_service,
 )
 from tests.support import frame_bytes, vtest_jpegs
 
@@ -129,7 +135,7 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
         until(lambda: len(kubectl.ready_pods(pods_of("inference-worker", SERVICE))) >= 2, 180, "a second Ready pod")
         until(lambda: {r["worker"] for r in reader.got} - {first_pod}, 120, "a result from a new pod")
         described = kubectl.run("describe", "hpa", DEPLOYMENT).stdout
-        assert (described_value(described) or 0) > 1, described
+        assert (described_value(described) or 0) > 0, described  # the load is on (the average of more pods now)
 
         # the stream stops and Redis goes away: no metric, so the HPA keeps what it has
         producer.stop()
@@ -173,7 +179,9 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
     recorded = sorted(events(), key=lambda e: e["time"])
     up, down = recorded[0], recorded[-1]
     assert up["backend"] == "kubernetes" and up["from_replicas"] == 1 and up["to_replicas"] >= 2, recorded
-    assert up["metric"] == "scale_ratio" and up["metric_value"] > 1 and up["reason"], json.dumps(recorded)
-    assert down["to_replicas"] == 1 and down["metric_value"] is not None and down["reason"], json.dumps(recorded)
+    assert up["metric"] == "scale_ratio" and up["metric_value"] > 1, json.dumps(recorded)
+    assert up["reason"] == f"New size: {up['to_replicas']}; reason: pods metric ei_scale_ratio above target", recorded
+    assert down["to_replicas"] == 1 and down["metric_value"] is not None, json.dumps(recorded)
+    assert down["reason"].startswith("New size: 1; reason: "), json.dumps(recorded)
     service = api.get(f"/api/services/{SERVICE}/").json()
     assert service["scaling"]["target"] == 1.0 and service["scaling"]["wanted_replicas"] == 1, service["scaling"]

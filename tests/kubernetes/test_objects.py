@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import ast
 import copy
+from datetime import datetime, timezone
 
 import pytest
 
 from controlplane.orchestration import manifests
 from controlplane.orchestration.backends.kubernetes_objects import (
-    ERROR_LINE_MAX, changes, covers, observed_unit, observed_units, quantity_value,
+    ERROR_LINE_MAX,
+    changes,
+    covers,
+    observed_unit,
+    observed_units,
+    quantity_value,
 )
 from controlplane.orchestration.units import Autoscale, ModelRef, WorkerPool, unit_key
 from harness.processes import REPO
@@ -62,13 +68,13 @@ def test_an_hpa_counts_only_once_it_has_decided_something():
         "desiredReplicas": 3, "lastScaleTime": "2026-01-01T00:00:00Z", "conditions": [able, blind],
         "currentMetrics": [{"type": "Pods", "pods": {"current": {"averageValue": "1500m"}}}],
     }))
-    assert scaled.desired == 3 and scaled.scaling == {"metric_value": 1.5, "reason": "no metrics"}
+    assert scaled.desired == 3 and scaled.scaling == {"metric_value": 1.5, "reason": "no metrics", "time": None}
 
     rescaled = {**able, "reason": "SucceededRescale", "message": "scaled to 3"}
     active = {**blind, "status": "True", "message": "computed"}
     cpu = [{"type": "Resource", "resource": {"current": {"averageUtilization": 91}}}]
     working = observed_unit(hpa({"desiredReplicas": 3, "conditions": [rescaled, active], "currentMetrics": cpu}))
-    assert working.desired == 3 and working.scaling == {"metric_value": 91.0, "reason": "scaled to 3"}
+    assert working.desired == 3 and working.scaling == {"metric_value": 91.0, "reason": "scaled to 3", "time": None}
 
 
 def test_the_reason_of_a_change_is_the_hpas_event_for_that_size():
@@ -81,6 +87,7 @@ def test_the_reason_of_a_change_is_the_hpas_event_for_that_size():
     active = {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound", "message": "computed"}
     up = observed_unit(hpa({"desiredReplicas": 3, "conditions": [later, active]}), rescales=said)
     assert up.scaling["reason"] == "New size: 3; reason: pods metric ei_scale_ratio above target"
+    assert up.scaling["time"] == datetime(2026, 1, 1, 10, tzinfo=timezone.utc)  # when the HPA did it
     unsaid = observed_unit(hpa({"desiredReplicas": 2, "conditions": [later, active]}), rescales=said)
     assert unsaid.scaling["reason"] == "recommended size matches"  # no event (yet): the conditions
 

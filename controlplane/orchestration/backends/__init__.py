@@ -12,7 +12,9 @@ __all__ = ["Backend", "BackendError", "Observed", "get_backend"]
 
 def get_backend() -> Backend:
     if settings.EI_BACKEND == "kubernetes":
-        from controlplane.orchestration.backends.kubernetes import KubernetesBackend  # imports the client
+        from controlplane.orchestration.backends.kubernetes import (
+            KubernetesBackend,  # imports the client
+        )
 
         return KubernetesBackend.from_settings()
     from controlplane.orchestration.backends.local import LocalBackend

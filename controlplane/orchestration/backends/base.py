@@ -23,7 +23,7 @@ class Observed:
     error: str = ""  # why the unit is failing now, "" when it is not
     message: str = ""  # what it waits for while not failing, e.g. "no supervisor is running"
     conditions: list[dict] = field(default_factory=list)  # e.g. HPA conditions: type, status, reason, message
-    scaling: dict | None = None  # the last scaling the backend did: metric_value, reason (for events)
+    scaling: dict | None = None  # the last scaling the backend did: metric_value, reason, time (for events)
     detail: Any = None  # the backend's own data (live objects), handed back to apply() and delete()
 
 

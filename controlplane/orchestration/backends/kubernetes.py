@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from controlplane.orchestration import manifests
 from controlplane.orchestration.backends.base import BackendError, Observed
-from controlplane.orchestration.backends.kubernetes_client import NamespaceClient, api_client
-from controlplane.orchestration.backends.kubernetes_objects import KINDS, changes, observed_units
+from controlplane.orchestration.backends.kubernetes_client import (
+    NamespaceClient,
+    api_client,
+)
+from controlplane.orchestration.backends.kubernetes_objects import (
+    KINDS,
+    changes,
+    observed_units,
+)
 from controlplane.orchestration.manifests import PodConfig
 from controlplane.orchestration.units import Unit
 

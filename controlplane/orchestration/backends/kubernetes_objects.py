@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -100,11 +101,15 @@ def _metric_value(hpa_status: dict) -> float | None:
     return None
 
 
-def _rescale_reason(events: Sequence[dict], replicas: int | None) -> str:
-    """The newest "New size: <replicas>; reason: ..." the HPA said."""
+def _rescale(events: Sequence[dict], replicas: int | None) -> dict:
+    """The newest "New size: <replicas>; reason: ..." the HPA said, and when: ``{}`` when it said none."""
     said = [event for event in events if (event.get("message") or "").startswith(f"New size: {replicas};")]
     newest = max(said, key=lambda event: event.get("lastTimestamp") or "", default=None)
-    return newest["message"] if newest else ""
+    if newest is None:
+        return {}
+    stamp = newest.get("lastTimestamp")
+    return {"reason": newest["message"],
+            "time": datetime.fromisoformat(stamp) if stamp else None}
 
 
 def _scaling_reason(conditions: list[dict]) -> str:
@@ -223,5 +228,6 @@ def _observe_autoscaler(observed: Observed, status: dict, rescales: Sequence[dic
         observed.desired = status.get("desiredReplicas")
     else:
         observed.desired, observed.message = None, active.get("message", "")
-    observed.scaling = {"metric_value": _metric_value(status),
-                        "reason": _rescale_reason(rescales, observed.desired) or _scaling_reason(conditions)}
+    said = _rescale(rescales, observed.desired)
+    observed.scaling = {"metric_value": _metric_value(status), "reason": said.get("reason") or _scaling_reason(conditions),
+                        "time": said.get("time")}  # the HPA's time for the change, else the pass's

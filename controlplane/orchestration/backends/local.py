@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import redis
 
+from controlplane.core.redis import get_redis
 from controlplane.orchestration import local_store
 from controlplane.orchestration.backends.base import BackendError, Observed
 from controlplane.orchestration.units import Unit, spec_hash, spec_of, unit_key
-from controlplane.core.redis import get_redis
 
 NO_SUPERVISOR = "no supervisor is running: start `python manage.py supervise` (`make demo` starts one)"
 

@@ -10,7 +10,10 @@ from controlplane.core.redis import get_redis
 from controlplane.metrics_api.server import serve
 from controlplane.metrics_api.service import MetricsApi
 from controlplane.orchestration.backends.base import BackendError
-from controlplane.orchestration.backends.kubernetes_client import ClusterReader, api_client
+from controlplane.orchestration.backends.kubernetes_client import (
+    ClusterReader,
+    api_client,
+)
 
 TLS_DIR = "/etc/elastic-inference/metrics-api-tls"  # where the kit mounts the serving certificate's Secret
 
