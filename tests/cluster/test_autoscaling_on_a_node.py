@@ -160,6 +160,7 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
         until(lambda: hpa(kubectl)["status"].get("desiredReplicas") == 1, SCALE_DOWN_WINDOW + 180,
               "the HPA scaling back down")
         assert time.monotonic() - stopped >= SCALE_DOWN_WINDOW
+        until(lambda: replicas.seen[-1:] == [1], 30, "the Deployment back at one replica")
     finally:
         producer.stop()
         reader.stop()
