@@ -301,3 +301,33 @@ def test_build_help_and_argument_errors():
         refused = build(*args)
         assert refused.returncode == 2 and refused.stdout == "", args
         assert refused.stderr.startswith(f"build: {message}") and "usage: build.sh" in refused.stderr
+
+
+def test_metrics_api_component_registers_its_service_with_tls_and_least_rights(kube_cluster):
+    """The optional component: the APIServices verify the server (no insecureSkipTLSVerify), its account
+    may list pods in its namespace, read the front-proxy settings and delegate auth, and nothing else; and
+    the API server accepts it all in a server-side dry run."""
+    objects = render("components/metrics-api")
+    apis = {obj["metadata"]["name"]: obj["spec"] for obj in objects if obj["kind"] == "APIService"}
+    assert set(apis) == {"v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io",
+                         "v1beta1.external.metrics.k8s.io"}
+    for spec in apis.values():
+        assert spec["service"] == {"namespace": "elastic-inference", "name": "elastic-inference-metrics-api", "port": 443}
+        assert "caBundle" in spec and not spec.get("insecureSkipTLSVerify")
+    server = named(objects, "Deployment", "elastic-inference-metrics-api")["spec"]["template"]["spec"]
+    assert server["containers"][0]["command"] == ["python", "manage.py", "serve_metrics_api"]
+    assert server["containers"][0]["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert named(objects, "Role", "elastic-inference-metrics-api")["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
+    refs = {(obj["metadata"].get("namespace"), obj["roleRef"]["name"]) for obj in objects if "roleRef" in obj}
+    assert refs == {("elastic-inference", "elastic-inference-metrics-api"),
+                    ("kube-system", "extension-apiserver-authentication-reader"), (None, "system:auth-delegator"),
+                    (None, "elastic-inference:external-metrics-reader")}
+    assert all(obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "elastic-inference" for obj in objects)
+
+    subprocess.run([KUBECTL, "create", "namespace", "elastic-inference"], capture_output=True,
+                   env={**os.environ, "KUBECONFIG": kube_cluster.kubeconfig})  # may exist already: fine
+    # a client-side apply, as make cluster-deploy does: a 1.20 API server fails server-side apply of an APIService
+    done = kubectl(kube_cluster, "apply", "--dry-run=server", "-f", "-",
+                   manifest=kustomize(K8S / "components" / "metrics-api"))
+    assert done.stdout.count("(server dry run)") == len(objects), done.stdout
