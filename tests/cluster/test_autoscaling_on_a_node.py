@@ -140,11 +140,12 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
         # the stream stops and Redis goes away: no metric, so the HPA keeps what it has
         producer.stop()
         stopped = time.monotonic()
-        held = int(kubectl.json("get", "deployment", DEPLOYMENT)["spec"]["replicas"])
         kubectl.run("scale", "deployment", "elastic-inference-redis", "--replicas=0")
         try:
             until(lambda: condition(hpa(kubectl)["status"], "ScalingActive").get("status") == "False", 60,
                   "the HPA failing to read the metric")
+            # what it has once it can no longer read (a sync just before may still have raised it)
+            held = int(kubectl.json("get", "deployment", DEPLOYMENT)["spec"]["replicas"])
             refused = kubectl.run("get", "--raw", METRIC_PATH, check=False)
             assert refused.returncode and "ServiceUnavailable" in refused.stderr + refused.stdout, refused
             message = condition(hpa(kubectl)["status"], "ScalingActive")["message"]
@@ -153,7 +154,7 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
             assert int(kubectl.json("get", "deployment", DEPLOYMENT)["spec"]["replicas"]) == held
         finally:
             kubectl.run("scale", "deployment", "elastic-inference-redis", "--replicas=1")
-            kubectl.run("rollout", "status", "deployment/elastic-inference-redis", "--timeout=120s")
+            until(lambda: kubectl.ready_pods("app.kubernetes.io/name=redis"), 120, "a Ready Redis pod again")
 
         # idle again with the metric back: down to one, no sooner than the scale-down window after the stream
         # stopped (the window's high readings are old by now: it may come at the first reading)
