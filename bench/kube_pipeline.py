@@ -34,9 +34,7 @@ from harness.redis_server import start_redis_server  # noqa: E402
 from inference_worker import protocol  # noqa: E402
 from inference_worker.fleet import live_workers  # noqa: E402
 from inference_worker.runtime import redis_client  # noqa: E402
-from scripts.kube import deploy_local  # noqa: E402
-from scripts.kube import node as kube_node  # noqa: E402
-from tests.cluster.support import KUBECONFIG, ControlPlaneAPI, Kubectl, ResultReader, image_archives  # noqa: E402
+from tests.cluster.support import ResultReader, deployed_kit  # noqa: E402
 from tests.support import frame_bytes, vtest_jpegs, worker_command  # noqa: E402
 
 QUEUE = "bench"
@@ -69,12 +67,7 @@ def show(label: str, figures: dict) -> None:
 
 
 def on_the_cluster(jpegs, fps, seconds) -> dict[int, dict]:
-    kube_node.up(KUBECONFIG)
-    kube_node.load(image_archives())
-    kit = deploy_local.deploy(KUBECONFIG)
-    api = ControlPlaneAPI.login(kit.url, kit.admin_user, kit.admin_password)
-    kubectl = Kubectl(KUBECONFIG, deploy_local.NAMESPACE)
-    client = redis_client(kit.redis_url)
+    api, kubectl, client = deployed_kit()
     people = next(m["id"] for m in api.get("/api/models/", params={"page_size": 100}).json()["results"]
                   if m["builtin"] == "builtin:people")
     api.delete("/api/services/bench/")  # left over from a run that was stopped

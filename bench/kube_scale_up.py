@@ -35,20 +35,10 @@ sys.path.insert(0, str(REPO))
 
 from harness.processes import wait_until  # noqa: E402
 from inference_worker import protocol  # noqa: E402
-from inference_worker.runtime import redis_client  # noqa: E402
 from scripts.kube import deploy_local  # noqa: E402
 from scripts.kube import node as kube_node  # noqa: E402
 from tests.cluster.support import (  # noqa: E402
-    KUBECONFIG,
-    ControlPlaneAPI,
-    Kubectl,
-    ResultReader,
-    builtin_model,
-    image_archives,
-    is_ready,
-    make,
-    pods_of,
-    remove,
+    Kubectl, ResultReader, builtin_model, deployed_kit, is_ready, make, pods_of, remove,
 )
 from tests.support import frame_bytes, vtest_jpegs  # noqa: E402
 
@@ -66,12 +56,7 @@ def ready_since(pod: dict) -> float:
 
 
 def on_the_cluster() -> float:
-    kube_node.up(KUBECONFIG)
-    kube_node.load(image_archives())
-    kit = deploy_local.deploy(KUBECONFIG)
-    api = ControlPlaneAPI.login(kit.url, kit.admin_user, kit.admin_password)
-    kubectl = Kubectl(KUBECONFIG, deploy_local.NAMESPACE)
-    client = redis_client(kit.redis_url)
+    api, kubectl, client = deployed_kit()
     remove(api, "services", SERVICE)
     make(api, "policies", {"name": POLICY, "min_replicas": 1, "max_replicas": 3, "metric": "scale_ratio",
                            "target_value": 1.0, "scale_up_window_seconds": 0, "scale_down_window_seconds": 30})

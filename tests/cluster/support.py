@@ -180,3 +180,17 @@ def make(api, kind: str, body: dict) -> dict:
     """Create a record afresh: the cluster may be one that an earlier, interrupted run left up."""
     remove(api, kind, body["name"])
     return api.created(f"/api/{kind}/", body)
+
+
+def deployed_kit() -> tuple[ControlPlaneAPI, Kubectl, redis.Redis]:
+    """For a bench: the node up with our images and the kit deployed (each only if missing), and the
+    clients a run needs: the control plane's API, kubectl in its namespace, Redis through the NodePort."""
+    from inference_worker.runtime import redis_client
+    from scripts.kube import deploy_local
+    from scripts.kube import node as kube_node
+
+    kube_node.up(KUBECONFIG)
+    kube_node.load(image_archives())
+    kit = deploy_local.deploy(KUBECONFIG)
+    return (ControlPlaneAPI.login(kit.url, kit.admin_user, kit.admin_password),
+            Kubectl(KUBECONFIG, deploy_local.NAMESPACE), redis_client(kit.redis_url))
