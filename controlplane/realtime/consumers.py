@@ -12,6 +12,7 @@ from django.conf import settings
 from controlplane.realtime import wire
 from controlplane.realtime.auth import query_param, refusal
 from controlplane.realtime.backpressure import SocketDrain
+from controlplane.realtime.fanout import fanout
 from controlplane.realtime.selectors import latest_result, stream_exists
 from controlplane.realtime.watched import preview_watchers
 from inference_worker.runtime import REDIS_ERRORS, Backoff
@@ -27,15 +28,18 @@ channel_layer_redis = Backoff("redis (channel layer)", log)
 class StreamConsumer(AsyncWebsocketConsumer):
     """One client watching one stream.
 
-    Results wait in a buffer of ``buffer_size`` that drops the oldest when full, and a sender task
-    writes them out as fast as the client's socket takes them. So a slow client gets fewer, newer
-    pictures, and never holds up the channel layer, the relay or the other clients.
+    Results come from the process's feed of the stream's group (:mod:`controlplane.realtime.fanout`)
+    and wait in a buffer of ``buffer_size`` that drops the oldest when full; a sender task writes them
+    out as fast as the client's socket takes them. So a slow client gets fewer, newer pictures, and
+    never holds up the channel layer, the relay or the other clients.
     """
 
     buffer_size = 3
     group: str | None = None
     sender: asyncio.Task | None = None
     watching: str | None = None  # the stream whose previews this client watches (workers make them only then)
+    closing = False  # the socket is being closed for a lost Redis
+    closer: asyncio.Task | None = None
 
     async def connect(self):
         stream = self.scope["url_route"]["kwargs"]["stream"]
@@ -45,10 +49,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             code = BAD_REQUEST
         if code is None:
             self.binary = query_param(self.scope, "frames") != "0"
-            self.buffer: deque[wire.Result] = deque(maxlen=self.buffer_size)
+            self.buffer: deque[wire.Outgoing] = deque(maxlen=self.buffer_size)
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
-            code = await self._join(wire.group_name(stream, self.picture))
+            code = await self._subscribe(wire.group_name(stream, self.picture))
         if code is None and self.picture == wire.PREVIEW:
             self.watching = stream  # before the await: a cancelled connect still leaves on disconnect
             await preview_watchers().join(stream)
@@ -63,7 +67,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             log.warning("no latest result for %s: %s", stream, exc)
         else:
             if latest:
-                self.enqueue(latest.showing(self.picture))
+                self.enqueue(wire.Outgoing.of(latest.showing(self.picture)))
         self.sender = asyncio.create_task(self.send_results())
 
     async def __call__(self, scope, receive, send):
@@ -72,70 +76,69 @@ class StreamConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except REDIS_ERRORS as exc:
-            channel_layer_redis.note(exc)
-            await self._stop_sending()
-            self._stop_watching()
-            await send({"type": "websocket.close", "code": TRY_AGAIN})
+            await self._give_up(exc, send)
 
-    async def _join(self, group: str) -> int | None:
-        """Join the stream's group before the handshake completes, so a connected client misses nothing
+    def lost(self, exc: Exception) -> None:
+        """The stream's feed lost Redis: this socket gets nothing more, so it is closed as if its own
+        channel had noticed."""
+        self.closer = asyncio.create_task(self._give_up(exc, self.base_send))
+
+    async def _give_up(self, exc: Exception, send) -> None:
+        if self.closing:  # the feed and the consumer's own channel may both notice
+            return
+        self.closing = True
+        channel_layer_redis.note(exc)
+        await self._stop_sending()
+        self._leave()
+        await send({"type": "websocket.close", "code": TRY_AGAIN})
+
+    async def _subscribe(self, group: str) -> int | None:
+        """Join the stream's feed before the handshake completes, so a connected client misses nothing
         published after; None, or :data:`TRY_AGAIN` while Redis is away."""
-        for attempt in (1, 2):  # once more: after a Redis restart the layer's pooled connection fails once
-            try:
-                await self.channel_layer.group_add(group, self.channel_name)
-                break
-            except REDIS_ERRORS as exc:
-                if attempt == 2:
-                    channel_layer_redis.note(exc)
-                    return TRY_AGAIN
+        try:
+            await fanout().subscribe(group, self)
+        except REDIS_ERRORS as exc:
+            channel_layer_redis.note(exc)
+            return TRY_AGAIN
         channel_layer_redis.succeeded()
         self.group = group
         return None
 
-    async def dispatch(self, message):
-        # The hot path touches no database: skip Channels' per-message connection cleanup (a thread hop).
-        if message["type"] == wire.EVENT_TYPE:
-            self.enqueue(wire.Result.from_event(message))
-        else:
-            await super().dispatch(message)
-
-    def enqueue(self, result: wire.Result) -> None:
+    def enqueue(self, outgoing: wire.Outgoing) -> None:
         """Queue a result unless the client already has it or a newer one (the latest sent on
         connect may also come from the relay, and a relay that starts over may send some again)."""
-        order = wire.entry_order(result.id)
-        if order <= self.last_id:
+        if outgoing.order <= self.last_id:
             return
-        self.last_id = order
-        self.buffer.append(result)
+        self.last_id = outgoing.order
+        self.buffer.append(outgoing)
         self.filled.set()
 
     async def send_results(self) -> None:
         while True:
             await self.filled.wait()
             await self.drain.wait()
-            result = self.buffer.popleft()
+            outgoing = self.buffer.popleft()
             if not self.buffer:
                 self.filled.clear()
             if self.binary:
-                await self.send(bytes_data=result.binary_message())
+                await self.send(bytes_data=outgoing.binary)
             else:
-                await self.send(text_data=result.meta)
+                await self.send(text_data=outgoing.text)
 
     async def _stop_sending(self) -> None:
         if self.sender:
             self.sender.cancel()
             await asyncio.gather(self.sender, return_exceptions=True)
 
-    def _stop_watching(self) -> None:
+    def _leave(self) -> None:
+        """Leave the feed and stop marking previews watched; nothing here waits for Redis."""
+        if self.group:
+            fanout().unsubscribe(self.group, self)
+            self.group = None
         if self.watching:
             preview_watchers().leave(self.watching)
             self.watching = None
 
     async def disconnect(self, code):
         await self._stop_sending()
-        self._stop_watching()
-        if self.group:
-            try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except REDIS_ERRORS:  # the membership expires with the layer's group_expiry
-                pass
+        self._leave()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections import Counter
 
 from django.conf import settings
 
+from controlplane.realtime.per_loop import PerLoop
 from inference_worker import protocol
 from inference_worker.runtime import REDIS_ERRORS, Backoff, redis_client
 
@@ -27,7 +27,7 @@ log = logging.getLogger("ei.realtime")
 class PreviewWatchers:
     """The streams whose previews this process's clients watch, and the task that keeps their keys alive.
 
-    One per event loop (:func:`preview_watchers`): the task and its Redis client belong to the loop.
+    One per event loop (:data:`preview_watchers`): the task and its Redis client belong to the loop.
     """
 
     def __init__(self, redis_url: str, *, refresh: float | None = None, ttl: int = protocol.WATCHED_TTL):
@@ -86,13 +86,5 @@ class PreviewWatchers:
                 await client.aclose()
 
 
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PreviewWatchers] = weakref.WeakKeyDictionary()
-
-
-def preview_watchers() -> PreviewWatchers:
-    """This event loop's :class:`PreviewWatchers` (a web process has one loop; each test has its own)."""
-    loop = asyncio.get_running_loop()
-    watchers = _by_loop.get(loop)
-    if watchers is None:
-        watchers = _by_loop[loop] = PreviewWatchers(settings.REDIS_URL)
-    return watchers
+# This event loop's PreviewWatchers.
+preview_watchers: PerLoop[PreviewWatchers] = PerLoop(lambda: PreviewWatchers(settings.REDIS_URL))

@@ -16,7 +16,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-EVENT_TYPE = "stream.result"  # the channel-layer message type of a result (StreamConsumer.dispatch)
+EVENT_TYPE = "stream.result"  # the channel-layer message type of a result (received by controlplane.realtime.fanout)
 HEADER_BYTES = 4
 FULL, PREVIEW = "full", "preview"
 PICTURES = (FULL, PREVIEW)
@@ -72,6 +72,19 @@ class Result:
     def binary_message(self) -> bytes:
         meta = self.meta.encode()
         return len(meta).to_bytes(HEADER_BYTES, "big") + meta + self.jpeg
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A result as websocket clients get it: built once, however many clients watch it."""
+
+    order: tuple[int, int]  # its entry ID's, see :func:`entry_order`
+    text: str  # the meta alone, for ``?frames=0``
+    binary: bytes  # :meth:`Result.binary_message`
+
+    @classmethod
+    def of(cls, result: Result) -> Outgoing:
+        return cls(entry_order(result.id), result.meta, result.binary_message())
 
 
 def parse_binary_message(data: bytes) -> tuple[dict, bytes]:

@@ -52,7 +52,7 @@ async def test_a_preview_watcher_marks_its_stream_watched_for_the_workers_while_
     from controlplane.realtime import watched
 
     monkeypatch.setattr(watched, "REFRESH", 0.2)
-    monkeypatch.setattr(watched, "_by_loop", type(watched._by_loop)())  # a new registry: the patched REFRESH
+    watched.preview_watchers.clear()  # a new one, with the patched REFRESH
     full = await ws(f"/ws/streams/door/?token={token}")
     assert not r.exists(protocol.watched_key("door")), "full frames need no preview"
     tile = await ws(f"/ws/streams/street/?token={token}&picture=preview")
