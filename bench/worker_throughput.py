@@ -161,18 +161,22 @@ def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> t
 
 
 def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float) -> float:
-    """Keep at least 64 frames waiting, so the worker never starves, and count what it publishes."""
+    """Keep at least 256 frames waiting, so the worker never starves, and count what it publishes.
+
+    The feeder looks every 10 ms: it shares the cores with the worker, and a producer's CPU is not the
+    worker's (polling every 2 ms cost 0.2-0.5 ms of CPU per frame, a fifth of the face model's budget).
+    """
     stop = threading.Event()
     frames = [_frame(j, "sat", i) for i, j in enumerate(jpegs)]
 
     def feed():
         key, i = protocol.frames_key("bench"), 0
         while not stop.is_set():
-            if client.llen(key) < 64:
+            if client.llen(key) < 256:
                 client.rpush(key, *frames[i % len(frames): i % len(frames) + 32])
                 i += 32
             else:
-                time.sleep(0.002)
+                time.sleep(0.01)
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()

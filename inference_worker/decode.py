@@ -92,7 +92,7 @@ class DecodePool:
     """JPEG decoding on a thread pool (simplejpeg releases the GIL), handed back in arrival order.
 
     At most one pending decode per thread: decoding spreads over all cores while the pop loop keeps
-    popping, and frames beyond that wait in Redis rather than in memory.
+    popping, and frames beyond that (and the pop loop's last batch) wait in Redis rather than in memory.
     """
 
     def __init__(self, prepare: Callable[[bytes, int, int], Prepared], *, threads: int, preview_width: int):

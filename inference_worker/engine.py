@@ -1,7 +1,7 @@
 """OpenVINO side of the worker: pre-processing folded into the model, asynchronous infer requests.
 
-The host only decodes JPEG (at the smallest power-of-two scale that still covers the model input)
-and, for letterboxed families, pads; resize, layout, colour order and normalisation run inside the
+The host only decodes JPEG (at the smallest power-of-two scale that the model input needs, see
+:func:`decode_factor`) and, for letterboxed families, pads; resize, layout, colour order and normalisation run inside the
 compiled model, where they use the same threads as inference.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-import time
+import queue
+import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,12 @@ from inference_worker.model_store import LoadedModel, ModelError
 log = logging.getLogger("ei.engine")
 
 DEFAULT_THRESHOLD = 0.5
+FINISHER_IDLE = 1.0  # seconds without a request before the results thread ends (the next submit starts one)
+# How much smaller than the model input a decode may be (the model's own resize scales it up). Huffman
+# decoding costs the same at every scale, only the inverse DCT and colour conversion shrink: a 640x480
+# frame for the 300x300 people model at 320x240 (1.25x up) decoded faster but kept 0.79 of the person
+# detections on the street video (bench/decode_scale.py), so decodes never go below the model input.
+MAX_UPSCALE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +76,16 @@ def with_preprocessing(model: ov.Model, spec: decoders.InputSpec) -> tuple[ov.Mo
 
 
 class Engine:
-    """A compiled model with a pool of asynchronous infer requests.
+    """A compiled model with a pool of asynchronous infer requests, and one thread that finishes them.
 
-    ``on_result(userdata, detections, infer_seconds)`` runs on an OpenVINO thread for every request;
-    ``detections`` is None when post-processing failed (already logged), so no frame goes unaccounted.
+    ``on_result(userdata, detections, infer_seconds)`` is called for every request, in the order they
+    were submitted, on the engine's ``results`` thread; ``detections`` is None when the inference or its
+    post-processing failed (already logged), so no frame goes unaccounted.
+
+    Not OpenVINO's callbacks: they run on the threads that infer, so each result's Python
+    post-processing (and every wait for the GIL, held meanwhile by the pop loop or the publisher)
+    stalled an OpenVINO stream. The results thread waits for the oldest request with the GIL
+    released; the inference threads never run Python.
     """
 
     def __init__(
@@ -86,11 +99,13 @@ class Engine:
         family: str | None = None,
         labels: Sequence[str] = (),
         keep: Collection[str] | None = None,
+        max_upscale: float = MAX_UPSCALE,
         on_result: Callable[[object, list[dict], float], None],
     ):
         self.family = family or loaded.family or decoders.detect_family(loaded.model)
         spec = decoders.input_spec(self.family)
         self.letterbox = spec.letterbox
+        self.max_upscale = max_upscale
         self.threshold = threshold if threshold is not None else (loaded.threshold or DEFAULT_THRESHOLD)
         try:
             self.decode = decoders.make_decoder(
@@ -104,22 +119,20 @@ class Engine:
         # Twice the device's optimum: each OpenVINO stream then has a request queued while the host
         # decodes the next frame, which measured 5-10 % more throughput on 2 cores than the optimum alone.
         self.requests = requests or 2 * self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
-        self.queue = ov.AsyncInferQueue(self.compiled, self.requests)
-        self.queue.set_callback(self._done)
+        self._idle: queue.SimpleQueue[ov.InferRequest] = queue.SimpleQueue()
+        for _ in range(self.requests):
+            self._idle.put(self.compiled.create_infer_request())
+        self._in_flight: queue.Queue[tuple[ov.InferRequest, Prepared, object]] = queue.Queue()
+        self._finisher: threading.Thread | None = None
+        self._finisher_lock = threading.Lock()
         self._output_indices = range(len(self.compiled.outputs))  # asked once, not per frame
         self._on_result = on_result
-        self._started: dict[int, float] = {}
 
     def prepare(self, jpeg: bytes, width: int, height: int) -> Prepared:
-        """Decode once, at the smallest 1/2^k scale that still covers the model input."""
-        if self.letterbox:
-            fit = max(width / self.width, height / self.height)
-            need_w, need_h = width / fit, height / fit
-        else:
-            need_w, need_h = self.width, self.height
-        factor = 1
-        while factor < 8 and width / (factor * 2) >= need_w and height / (factor * 2) >= need_h:
-            factor *= 2
+        """Decode once, at the scale :func:`decode_factor` picks, and pad for a letterboxed model."""
+        factor = decode_factor(
+            width, height, self.width, self.height, letterbox=self.letterbox, max_upscale=self.max_upscale
+        )
         image = simplejpeg.decode_jpeg(
             jpeg, "BGR", fastdct=True, fastupsample=True,
             min_height=math.ceil(height / factor), min_width=math.ceil(width / factor),
@@ -134,22 +147,66 @@ class Engine:
 
     def submit(self, prepared: Prepared, userdata: object) -> None:
         """Start an inference; blocks while every request is busy, which is the worker's back-pressure."""
-        self.queue.start_async({0: prepared.tensor}, (prepared, userdata, time.perf_counter()), share_inputs=True)
+        request = self._idle.get()
+        request.start_async({0: prepared.tensor}, share_inputs=True)
+        self._in_flight.put((request, prepared, userdata))
+        with self._finisher_lock:
+            if self._finisher is None:
+                self._finisher = threading.Thread(target=self._finish, name="results", daemon=True)
+                self._finisher.start()
 
     def wait_all(self) -> None:
-        self.queue.wait_all()
+        """Until every submitted request's ``on_result`` has returned."""
+        self._in_flight.join()
 
-    def _done(self, request: ov.InferRequest, userdata: tuple) -> None:
-        prepared, inner, started = userdata
-        detections = None
-        try:
-            outputs = [request.get_output_tensor(i).data for i in self._output_indices]
-            detections = self.decode(outputs)
-            if self.letterbox:
-                detections = [_unletterbox(d, prepared) for d in detections]
-        except Exception:  # an exception escaping the callback would vanish inside OpenVINO
-            log.exception("post-processing failed")
-        self._on_result(inner, detections, time.perf_counter() - started)
+    def _finish(self) -> None:
+        """Finish requests in submission order; ends after a second without any, so that an engine nobody
+        uses any more holds no thread (and can be collected with its compiled model)."""
+        while True:
+            try:
+                request, prepared, userdata = self._in_flight.get(timeout=FINISHER_IDLE)
+            except queue.Empty:
+                with self._finisher_lock:  # submit() starts a new one unless this one sees its request
+                    if self._in_flight.empty():
+                        self._finisher = None
+                        return
+                continue
+            detections = None
+            try:
+                request.wait()
+                detections = self._detections(request, prepared)
+            except Exception:
+                log.exception("inference or post-processing failed")
+            infer_seconds = request.latency / 1000
+            self._idle.put(request)
+            try:
+                self._on_result(userdata, detections, infer_seconds)
+            except Exception:  # the thread must live on: later requests and wait_all() depend on it
+                log.exception("handling a result failed")
+            finally:
+                self._in_flight.task_done()
+
+    def _detections(self, request: ov.InferRequest, prepared: Prepared) -> list[dict]:
+        detections = self.decode([request.get_output_tensor(i).data for i in self._output_indices])
+        if self.letterbox:
+            detections = [_unletterbox(d, prepared) for d in detections]
+        return detections
+
+
+def decode_factor(
+    width: int, height: int, model_width: int, model_height: int, *, letterbox: bool, max_upscale: float = MAX_UPSCALE
+) -> int:
+    """The largest 1/2^k JPEG scale (k <= 3, libjpeg's smallest) at which a ``width`` x ``height`` frame still
+    has, on each side, at least ``1 / max_upscale`` of the pixels the model's input takes from it."""
+    if letterbox:  # the frame is fitted inside the input, keeping its aspect ratio
+        fit = max(width / model_width, height / model_height)
+        need_w, need_h = width / fit, height / fit
+    else:
+        need_w, need_h = model_width, model_height
+    factor = 1
+    while factor < 8 and (width / (factor * 2)) * max_upscale >= need_w and (height / (factor * 2)) * max_upscale >= need_h:
+        factor *= 2
+    return factor
 
 
 def _unletterbox(detection: dict, prepared: Prepared) -> dict:

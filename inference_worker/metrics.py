@@ -52,7 +52,7 @@ class BusyClock:
 
 
 class WorkerMetrics:
-    """Thread-safe counters shared by the pop loop, OpenVINO callbacks and the heartbeat."""
+    """Thread-safe counters shared by the pop loop, the engine's results thread and the heartbeat."""
 
     def __init__(self, *, queue: str, window: float = 5.0):
         now = time.monotonic()

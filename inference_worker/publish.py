@@ -60,7 +60,7 @@ class ResultPublisher:
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
 
     def put(self, result: tuple[str, dict[str, bytes]]) -> None:
-        """Queue ``(stream, fields)``; called from OpenVINO's callback threads, through :class:`InOrder`."""
+        """Queue ``(stream, fields)``; called from the engine's results thread, through :class:`InOrder`."""
         self._results.put(result)
 
     def start(self) -> None:

@@ -1,8 +1,8 @@
 """The worker loop: pop a frame, screen it, decode it once, infer asynchronously, publish the result.
 
 The parts run on their own threads: the pop loop (which blocks in ``Engine.submit`` while all infer
-requests are busy, so frames wait in Redis rather than in memory), the decoding pool
-(:mod:`inference_worker.decode`), OpenVINO's callback threads (post-processing), the result publisher
+requests are busy, so frames wait in Redis rather than in memory, but for the few popped together), the
+decoding pool (:mod:`inference_worker.decode`), the engine's results thread (post-processing), the result publisher
 (:mod:`inference_worker.publish`) and the heartbeat (:mod:`inference_worker.heartbeat`). This module
 only wires them together.
 """
@@ -27,6 +27,9 @@ from inference_worker.publish import InOrder, ResultPublisher
 from inference_worker.runtime import REDIS_ERRORS, Backoff, StopFlag, with_redis_retry
 
 log = logging.getLogger("ei.worker")
+# Frames per LPOP while decodes are pending. One round trip per frame held the pop loop on Redis' replies
+# while the decoding threads waited for work (face on 2 cores: 544 fps; 2: 582, 4: 606, 8: 617).
+POP_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,6 @@ class WorkerConfig:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _second(pair):
-    return pair[1] if pair else None
 
 
 class Worker:
@@ -84,22 +83,24 @@ class Worker:
             self.engine.family, self.engine.requests, self.engine.threshold,
         )
         while not self.stop.is_set():
-            raw = self._pop()
-            if raw:
+            popped = self._pop()
+            for raw in popped:
                 self.handle(raw)
-            elif self.decoding:
+            if not popped and self.decoding:
                 self._submit(self.decoding.oldest())
         while self.decoding:
             self._submit(self.decoding.oldest())
         self.shutdown()
 
-    def _pop(self) -> bytes | None:
-        """The next frame, or None. While decodes are pending it does not block on Redis, so that they are
-        submitted as soon as they are ready."""
+    def _pop(self) -> list[bytes]:
+        """The next frames, oldest first: while decodes are pending, up to :data:`POP_BATCH` without blocking,
+        so that ready decodes are submitted at once; an idle worker blocks for one."""
         key = protocol.frames_key(self.config.queue)
         if self.decoding:
-            return with_redis_retry(lambda: self.redis.lpop(key), self._pop_backoff, self.stop)
-        return with_redis_retry(lambda: _second(self.redis.blpop([key], timeout=1)), self._pop_backoff, self.stop)
+            popped = with_redis_retry(lambda: self.redis.lpop(key, POP_BATCH), self._pop_backoff, self.stop)
+            return popped or []
+        popped = with_redis_retry(lambda: self.redis.blpop([key], timeout=1), self._pop_backoff, self.stop)
+        return [popped[1]] if popped else []
 
     def handle(self, raw: bytes) -> None:
         """Count a frame out, or start decoding it and submit whatever decodes are ready; never raises on bad input."""
