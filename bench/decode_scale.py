@@ -45,9 +45,9 @@ class Found(dict):
 
 
 def detect_all(engine: Engine, found: Found, prepared: list) -> list[list[dict]]:
-    for index, item in enumerate(prepared):
-        engine.submit(item, index)
-    engine.wait_all()
+    with engine:
+        for index, item in enumerate(prepared):
+            engine.submit(item, index)
     return [found[index] for index in range(len(prepared))]
 
 

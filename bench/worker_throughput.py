@@ -67,22 +67,23 @@ def sample_jpegs(count: int, width: int) -> list[bytes]:
 def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: int) -> tuple[float, int]:
     core = ov.Core()
     done = [0]
-    engine = Engine(load_model(core, model_spec), core=core, requests=requests, on_result=lambda *_: done.__setitem__(0, done[0] + 1))
-    prepared = []
-    for jpeg in jpegs:
-        height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
-        prepared.append(engine.prepare(jpeg, width, height))
-    for item in prepared[:20]:
-        engine.submit(item, None)
-    engine.wait_all()
-    done[0] = 0
-    started = time.perf_counter()
-    i = 0
-    while time.perf_counter() - started < seconds:
-        engine.submit(prepared[i % len(prepared)], None)
-        i += 1
-    engine.wait_all()
-    return done[0] / (time.perf_counter() - started), engine.requests
+    with Engine(load_model(core, model_spec), core=core, requests=requests,
+                on_result=lambda *_: done.__setitem__(0, done[0] + 1)) as engine:
+        prepared = []
+        for jpeg in jpegs:
+            height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
+            prepared.append(engine.prepare(jpeg, width, height))
+        for item in prepared[:20]:
+            engine.submit(item, None)
+        engine.wait_all()
+        done[0] = 0
+        started = time.perf_counter()
+        i = 0
+        while time.perf_counter() - started < seconds:
+            engine.submit(prepared[i % len(prepared)], None)
+            i += 1
+        engine.wait_all()
+        return done[0] / (time.perf_counter() - started), engine.requests
 
 
 def host_costs(model_spec: str, jpegs: list[bytes]) -> dict[str, float]:

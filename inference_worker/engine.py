@@ -27,7 +27,6 @@ from inference_worker.model_store import LoadedModel, ModelError
 log = logging.getLogger("ei.engine")
 
 DEFAULT_THRESHOLD = 0.5
-FINISHER_IDLE = 1.0  # seconds without a request before the results thread ends (the next submit starts one)
 # How much smaller than the model input a decode may be (the model's own resize scales it up). Huffman
 # decoding costs the same at every scale, only the inverse DCT and colour conversion shrink: a 640x480
 # frame for the 300x300 people model at 320x240 (1.25x up) decoded faster but kept 0.79 of the person
@@ -86,6 +85,10 @@ class Engine:
     post-processing (and every wait for the GIL, held meanwhile by the pop loop or the publisher)
     stalled an OpenVINO stream. The results thread waits for the oldest request with the GIL
     released; the inference threads never run Python.
+
+    ``close()`` (or leaving a ``with`` block) finishes what was submitted and ends that thread, so that the
+    compiled model is released by its owner: freed on the results thread instead, OpenVINO crashed the
+    Celery worker with SIGSEGV when it later exited.
     """
 
     def __init__(
@@ -122,9 +125,8 @@ class Engine:
         self._idle: queue.SimpleQueue[ov.InferRequest] = queue.SimpleQueue()
         for _ in range(self.requests):
             self._idle.put(self.compiled.create_infer_request())
-        self._in_flight: queue.Queue[tuple[ov.InferRequest, Prepared, object]] = queue.Queue()
+        self._in_flight: queue.Queue[tuple[ov.InferRequest, Prepared, object] | None] = queue.Queue()
         self._finisher: threading.Thread | None = None
-        self._finisher_lock = threading.Lock()
         self._output_indices = range(len(self.compiled.outputs))  # asked once, not per frame
         self._on_result = on_result
 
@@ -150,27 +152,31 @@ class Engine:
         request = self._idle.get()
         request.start_async({0: prepared.tensor}, share_inputs=True)
         self._in_flight.put((request, prepared, userdata))
-        with self._finisher_lock:
-            if self._finisher is None:
-                self._finisher = threading.Thread(target=self._finish, name="results", daemon=True)
-                self._finisher.start()
+        if self._finisher is None:  # started by the first request: an engine that only decodes holds no thread
+            self._finisher = threading.Thread(target=self._finish, name="results", daemon=True)
+            self._finisher.start()
 
     def wait_all(self) -> None:
         """Until every submitted request's ``on_result`` has returned."""
         self._in_flight.join()
 
+    def close(self) -> None:
+        """Finish every submitted request, then end the results thread; the engine takes no more."""
+        if self._finisher is not None:
+            self._in_flight.put(None)
+            self._finisher.join()
+            self._finisher = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def _finish(self) -> None:
-        """Finish requests in submission order; ends after a second without any, so that an engine nobody
-        uses any more holds no thread (and can be collected with its compiled model)."""
-        while True:
-            try:
-                request, prepared, userdata = self._in_flight.get(timeout=FINISHER_IDLE)
-            except queue.Empty:
-                with self._finisher_lock:  # submit() starts a new one unless this one sees its request
-                    if self._in_flight.empty():
-                        self._finisher = None
-                        return
-                continue
+        """Finish requests in submission order until ``close()``'s marker comes."""
+        while (item := self._in_flight.get()) is not None:
+            request, prepared, userdata = item
             detections = None
             try:
                 request.wait()
@@ -185,6 +191,7 @@ class Engine:
                 log.exception("handling a result failed")
             finally:
                 self._in_flight.task_done()
+        self._in_flight.task_done()
 
     def _detections(self, request: ov.InferRequest, prepared: Prepared) -> list[dict]:
         detections = self.decode([request.get_output_tensor(i).data for i in self._output_indices])

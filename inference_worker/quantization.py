@@ -179,12 +179,13 @@ def compare(
         "threshold": threshold if threshold is not None else reference.threshold, "keep": keep, "device": device,
     }
     runners = [_Runner(reference, **settings), _Runner(candidate, **settings)]
-    prepared = [_prepared(runners[0].engine, jpeg) for jpeg in frames]
-    found = [runner.detect(prepared) for runner in runners]
-    rates = [[], []]
-    for _ in range(ROUNDS):
-        for runner, rate in zip(runners, rates):
-            rate.append(runner.fps(prepared, seconds / ROUNDS))
+    with runners[0].engine, runners[1].engine:
+        prepared = [_prepared(runners[0].engine, jpeg) for jpeg in frames]
+        found = [runner.detect(prepared) for runner in runners]
+        rates = [[], []]
+        for _ in range(ROUNDS):
+            for runner, rate in zip(runners, rates):
+                rate.append(runner.fps(prepared, seconds / ROUNDS))
     reference_fps, candidate_fps = (sum(rate) / len(rate) for rate in rates)
     agreed: Agreement = agreement(found[0], found[1])
     return Comparison(

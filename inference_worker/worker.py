@@ -158,7 +158,7 @@ class Worker:
 
     def shutdown(self) -> None:
         """Finish in-flight requests, publish their results and the last counts, then deregister."""
-        self.engine.wait_all()
+        self.engine.close()
         self.decoding.shutdown()
         self.publisher.close()
         self.heartbeat.close()

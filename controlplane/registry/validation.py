@@ -89,17 +89,18 @@ def check_model(
         raise
     except RuntimeError as exc:
         raise ModelError(f"OpenVINO cannot compile model {loaded.name} for {device}: {openvino_error(exc)}") from None
-    prepared = engine.prepare(probe_jpeg(), 640, 480)
-    engine.submit(prepared, None)
-    engine.wait_all()
-    if not finished or finished[0] is None:
-        raise ModelError(f"the outputs of model {loaded.name} could not be decoded as family {family}; see the log")
-    finished.clear()
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    with engine:
+        prepared = engine.prepare(probe_jpeg(), 640, 480)
         engine.submit(prepared, None)
-    engine.wait_all()
-    fps = len(finished) / (time.perf_counter() - started)
+        engine.wait_all()
+        if not finished or finished[0] is None:
+            raise ModelError(f"the outputs of model {loaded.name} could not be decoded as family {family}; see the log")
+        finished.clear()
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            engine.submit(prepared, None)
+        engine.wait_all()
+        fps = len(finished) / (time.perf_counter() - started)
     return Report(family=family, input_shape=input_shape, fps=round(fps, 1), device=device)
 
 

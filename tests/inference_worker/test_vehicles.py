@@ -47,12 +47,11 @@ def street() -> np.ndarray:
 def detect(core: ov.Core, loaded: LoadedModel, images: list[np.ndarray], **engine_options) -> list[list[dict]]:
     """Each BGR image as a JPEG through an engine, as a worker and ``validation.check_model`` run it."""
     finished: list = []
-    engine = Engine(loaded, core=core, on_result=lambda userdata, found, _s: finished.append((userdata, found)),
-                    **engine_options)
-    for index, image in enumerate(images):
-        height, width = image.shape[:2]
-        engine.submit(engine.prepare(jpeg_of(image), width, height), index)
-    engine.wait_all()
+    with Engine(loaded, core=core, on_result=lambda userdata, found, _s: finished.append((userdata, found)),
+                **engine_options) as engine:
+        for index, image in enumerate(images):
+            height, width = image.shape[:2]
+            engine.submit(engine.prepare(jpeg_of(image), width, height), index)
     return [found for _, found in sorted(finished, key=lambda done: done[0])]
 
 
