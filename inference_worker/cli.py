@@ -73,15 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopFlag().install()
 
     # OpenVINO is imported only now, so --help and argument errors stay instant.
-    import openvino as ov
     from prometheus_client import start_http_server
 
     from inference_worker.engine import Engine
     from inference_worker.model_fetch import TOKEN_ENV, local_model
-    from inference_worker.model_store import ModelError, default_cache_dir, load_model, openvino_error
+    from inference_worker.model_store import ModelError, default_cache_dir, load_model, openvino_error, shared_core
     from inference_worker.worker import Worker, WorkerConfig, default_worker_id
 
-    core = ov.Core()
+    core = shared_core()
     try:
         model = local_model(
             args.model, sha256=args.model_sha256, weights_url=args.weights_url, weights_sha256=args.weights_sha256,

@@ -86,9 +86,8 @@ class Engine:
     stalled an OpenVINO stream. The results thread waits for the oldest request with the GIL
     released; the inference threads never run Python.
 
-    ``close()`` (or leaving a ``with`` block) finishes what was submitted and ends that thread, so that the
-    compiled model is released by its owner: freed on the results thread instead, OpenVINO crashed the
-    Celery worker with SIGSEGV when it later exited.
+    ``close()`` (or leaving a ``with`` block) finishes what was submitted and ends that thread, so the engine
+    and its compiled model go when their owner drops them, on the owner's thread.
     """
 
     def __init__(

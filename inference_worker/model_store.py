@@ -8,6 +8,7 @@ source file's checksum and the OpenVINO version.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -215,6 +216,15 @@ def _converted(
         shutil.rmtree(staging, ignore_errors=True)
     log.info("converted %s in %.1f s", source.name, time.monotonic() - started)
     return _read(core, target)
+
+
+@functools.cache
+def shared_core() -> ov.Core:
+    """The process's one OpenVINO Core, for everything it compiles. Each Core's CPU plugin gives the thread that
+    first compiles with it a signal stack and, when the Core goes, puts back the one it found: Cores freed out of
+    order left the Celery worker's main thread on a freed stack, and its next signal (SIGTERM) killed it with
+    SIGSEGV. A Core kept for the process's life is never freed before it exits."""
+    return ov.Core()
 
 
 def load_model(core: ov.Core, spec: str, cache_dir: Path | None = None) -> LoadedModel:

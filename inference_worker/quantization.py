@@ -25,7 +25,7 @@ import simplejpeg
 from inference_worker import decoders
 from inference_worker.agreement import Agreement, agreement
 from inference_worker.engine import Engine, Prepared, with_preprocessing
-from inference_worker.model_store import LoadedModel, ModelError, openvino_error
+from inference_worker.model_store import LoadedModel, ModelError, openvino_error, shared_core
 
 # NNCF reports usage to Google Analytics unless this is set before it is imported. Nothing may leave an
 # edge box uninvited, so it is always off here.
@@ -94,11 +94,11 @@ def _prepared(engine: Engine, jpeg: bytes) -> Prepared:
 def _model_inputs(loaded: LoadedModel, family: str, frames: Sequence[bytes]) -> list[np.ndarray]:
     """The raw model's input tensors for these frames: decoded as the engine does, then run through the
     engine's own pre-processing, compiled on a model that only passes its input through."""
-    engine = Engine(loaded, core=ov.Core(), family=family, requests=1, on_result=lambda *_: None)
+    engine = Engine(loaded, core=shared_core(), family=family, requests=1, on_result=lambda *_: None)
     port = loaded.model.inputs[0]
     passthrough = ops.parameter(port.get_partial_shape(), port.get_element_type())
     identity = ov.Model([ops.result(passthrough)], [passthrough], "preprocessing")
-    preprocess = ov.Core().compile_model(with_preprocessing(identity, decoders.input_spec(family))[0], "CPU")
+    preprocess = shared_core().compile_model(with_preprocessing(identity, decoders.input_spec(family))[0], "CPU")
     tensors = []
     for jpeg in frames:
         try:
@@ -134,7 +134,7 @@ class _Runner:
         self.found: dict[int, list[dict]] = {}
         self.done = 0
         self.engine = Engine(
-            loaded, core=ov.Core(), device=device, family=family, labels=labels, threshold=threshold, keep=keep,
+            loaded, core=shared_core(), device=device, family=family, labels=labels, threshold=threshold, keep=keep,
             on_result=self._record,
         )
 

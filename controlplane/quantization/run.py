@@ -29,7 +29,7 @@ from controlplane.quantization.models import QuantizationJob
 from controlplane.registry import actions as registry
 from controlplane.registry.models import AUTO_FAMILY, InferenceModel
 from controlplane.registry.validation import local_spec, model_validate
-from inference_worker.model_store import LoadedModel, ModelError, load_model
+from inference_worker.model_store import LoadedModel, ModelError, load_model, shared_core
 from inference_worker.quantization import as_jpeg, compare, quantize
 from inference_worker.runtime import REDIS_ERRORS, redis_client
 
@@ -86,7 +86,7 @@ class JobRun:
         self.parent: InferenceModel = job.model
         self.family = None if self.parent.output_family == AUTO_FAMILY else self.parent.output_family
         self.threshold: float | None = None  # the parent's default (a built-in's), for both in the comparison
-        self.core = ov.Core()
+        self.core = shared_core()
 
     # progress and cancel
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import openvino as ov
 import simplejpeg
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
@@ -27,7 +26,7 @@ from controlplane.core.reconcile import request_reconcile
 from inference_worker import decoders
 from inference_worker.decoders.common import describe, dims
 from inference_worker.engine import Engine
-from inference_worker.model_store import LoadedModel, ModelError, load_model, openvino_error
+from inference_worker.model_store import LoadedModel, ModelError, load_model, openvino_error, shared_core
 
 log = logging.getLogger("ei.validation")
 
@@ -75,7 +74,7 @@ def check_model(
 ) -> Report:
     """Read ``spec`` (``builtin:<name>`` or a file path) as the worker would, run one inference on a picture,
     then measure throughput for ``seconds``. Raises ModelError with a message a person can act on."""
-    core = ov.Core()
+    core = shared_core()
     loaded = load_model(core, spec)
     family = _family(loaded, family)
     input_shape = list(dims(loaded.model.inputs[0])) if loaded.model.inputs else []
