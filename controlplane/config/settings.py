@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "controlplane.telemetry",
     "controlplane.orchestration",
     "controlplane.dashboard",
+    "controlplane.analytics",
     "controlplane.metrics_api",  # the Kubernetes metrics API over the heartbeats (serve_metrics_api)
 ]
 
