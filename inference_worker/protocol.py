@@ -17,6 +17,11 @@ Everything that crosses a process boundary is msgpack or JSON, never pickle. Ver
   web process while at least one of its websocket clients watches the stream's previews
   (``?picture=preview``) and rewritten every second or two; absent otherwise. Workers make previews
   only for streams whose key exists, checked about once a second per stream.
+* Tracks: Redis stream ``ei:tracks:<stream>`` (``XADD ... MAXLEN ~ 100``), written by the analytics
+  stage a few ms to ~0.5 s after the result it tracked, one field ``meta``, JSON
+  ``{v: 1, kind: "tracks", stream, queue, seq, tracks}``: ``tracks[i]`` is the track number of
+  ``detections[i]`` of the result with that stream, queue and seq, or null for a detection the tracker
+  did not take (e.g. too low a score).
 * Worker heartbeat: hash ``ei:workers:<worker id>`` with the fields of :class:`Heartbeat` and a TTL of
   ``HEARTBEAT_TTL`` seconds, indexed by the sorted set ``ei:workers`` (score = last update), so a
   control plane sees the fleet without Prometheus.
@@ -79,6 +84,11 @@ def overflow_key(queue: str) -> str:
 
 def results_key(stream: str) -> str:
     return f"{KEY_PREFIX}:results:{stream}"
+
+
+def tracks_key(stream: str) -> str:
+    """The track numbers of ``stream``'s results (see the module's docstring)."""
+    return f"{KEY_PREFIX}:tracks:{stream}"
 
 
 def worker_key(worker_id: str) -> str:

@@ -1,4 +1,5 @@
-"""The websocket of one stream: its latest result at once, then each new one as the relay forwards it."""
+"""The websocket of one stream: its latest result at once, then each new one and each tracks entry as the
+relay forwards them."""
 
 from __future__ import annotations
 
@@ -31,10 +32,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
     Results come from the process's feed of the stream's group (:mod:`controlplane.realtime.fanout`)
     and wait in a buffer of ``buffer_size`` that drops the oldest when full; a sender task writes them
     out as fast as the client's socket takes them. So a slow client gets fewer, newer pictures, and
-    never holds up the channel layer, the relay or the other clients.
+    never holds up the channel layer, the relay or the other clients. Tracks messages wait in a
+    buffer of their own, so a burst of them never pushes a picture out, and go first: they are small,
+    and a frame drawn after its tracks came needs no second drawing.
     """
 
     buffer_size = 3
+    tracks_buffer_size = 16  # a few results' worth for each of a stream's queues
     group: str | None = None
     sender: asyncio.Task | None = None
     watching: str | None = None  # the stream whose previews this client watches (workers make them only then)
@@ -50,6 +54,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if code is None:
             self.binary = query_param(self.scope, "frames") != "0"
             self.buffer: deque[wire.Outgoing] = deque(maxlen=self.buffer_size)
+            self.tracks: deque[str] = deque(maxlen=self.tracks_buffer_size)
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
             code = await self._subscribe(wire.group_name(stream, self.picture))
@@ -113,17 +118,23 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.buffer.append(outgoing)
         self.filled.set()
 
+    def enqueue_tracks(self, text: str) -> None:
+        self.tracks.append(text)
+        self.filled.set()
+
     async def send_results(self) -> None:
+        """Results and tracks messages, as the socket takes them."""
         while True:
             await self.filled.wait()
             await self.drain.wait()
-            outgoing = self.buffer.popleft()
-            if not self.buffer:
-                self.filled.clear()
-            if self.binary:
-                await self.send(bytes_data=outgoing.binary)
+            if self.tracks:
+                text, data = self.tracks.popleft(), None
             else:
-                await self.send(text_data=outgoing.text)
+                outgoing = self.buffer.popleft()
+                text, data = (None, outgoing.binary) if self.binary else (outgoing.text, None)
+            if not (self.buffer or self.tracks):
+                self.filled.clear()
+            await self.send(text_data=text, bytes_data=data)
 
     async def _stop_sending(self) -> None:
         if self.sender:

@@ -5,7 +5,8 @@ channels-redis already carries a group message once per process, but each consum
 its own channel (two asyncio tasks per receive), decoded it and built its websocket message again: at 30
 clients that was most of the web process's CPU. Here a :class:`Feed` per group holds the only
 membership, receives each result once, builds its :class:`~controlplane.realtime.wire.Outgoing` once
-and hands it to each client's own buffer (which drops the oldest for a slow client). The consumers'
+and hands it to each client's own buffer (which drops the oldest for a slow client); a tracks entry's
+text, likewise one string for all, goes to each client's buffer of tracks. The consumers'
 own channels keep the rest: control messages, and noticing that the channel layer's Redis is gone.
 """
 
@@ -27,12 +28,15 @@ log = logging.getLogger("ei.realtime")
 class Client(Protocol):
     def enqueue(self, outgoing: wire.Outgoing) -> None: ...
 
+    def enqueue_tracks(self, text: str) -> None: ...
+
     def lost(self, exc: Exception) -> None:
         """The feed lost the channel layer's Redis: the client will get nothing more from it."""
 
 
 class Feed:
-    """A group's results for this process's clients: joins the group when made, leaves with the last client."""
+    """A group's results and tracks for this process's clients: joins the group when made, leaves with the
+    last client."""
 
     def __init__(self, fanout: Fanout, group: str):
         self.fanout = fanout
@@ -56,10 +60,15 @@ class Feed:
         try:
             while self.clients:  # also ends a feed whose cancelled receive Python 3.11 swallowed (gh-86296)
                 message = await layer.receive(channel)
-                if message.get("type") == wire.EVENT_TYPE:
+                kind = message.get("type")
+                if kind == wire.EVENT_TYPE:
                     outgoing = wire.Outgoing.of(wire.Result.from_event(message))
                     for client in list(self.clients):
                         client.enqueue(outgoing)
+                elif kind == wire.TRACKS_EVENT_TYPE:
+                    text = message["meta"]
+                    for client in list(self.clients):
+                        client.enqueue_tracks(text)
         except REDIS_ERRORS as exc:
             self.retire()
             for client in list(self.clients):

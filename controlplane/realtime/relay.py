@@ -1,17 +1,18 @@
-"""The relay: every stream's results, from Redis to the Channels groups of the clients watching it
-(one group per picture: the frames, and the workers' previews of them). Who watches the previews is
-the consumers' business (``watched.py``), not the relay's.
+"""The relay: every stream's results and track numbers, from Redis to the Channels groups of the
+clients watching it (one group per picture: the frames, and the workers' previews of them; track
+numbers go to both). Who watches the previews is the consumers' business (``watched.py``), not the relay's.
 
-One blocking XREAD covers all result streams, so an idle relay costs nothing and a busy one makes
-one round trip per batch; results of different streams are forwarded concurrently, those of one
-stream in order. The channel layer serialises with msgpack and, with channels-redis, carries one copy
-per server process, however many clients there watch.
+One blocking XREAD covers all result and tracks streams, so an idle relay costs nothing and a busy
+one makes one round trip per batch; the Redis streams are forwarded concurrently, each in order. The
+channel layer serialises with msgpack and, with channels-redis, carries one copy per server process,
+however many clients there watch.
 
-Streams are found in the database and among the ``ei:results:*`` keys, every ``refresh`` seconds.
-Where to start reading one: streams present at start-up start now. A stream found later is read from
-``backfill`` seconds before it was found (stream IDs are millisecond timestamps): its first results are
-usually written before the next poll finds it, and starting at ``$`` would lose them for a client
-that is already watching.
+Streams are found in the database and among the ``ei:results:*`` keys, every ``refresh`` seconds
+(a stream's tracks follow its results, so a stream with tracks has results). Where to start reading
+one, its results and its tracks alike: streams present at start-up start now. A stream found later is
+read from ``backfill`` seconds before it was found (stream IDs are millisecond timestamps): its first
+results are usually written before the next poll finds it, and starting at ``$`` would lose them for
+a client that is already watching.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
 from controlplane.realtime.selectors import stream_names
-from controlplane.realtime.wire import PICTURES, Result, group_name
+from controlplane.realtime.wire import PICTURES, Result, Tracks, group_name
 from inference_worker import protocol
 from inference_worker.runtime import REDIS_ERRORS, Backoff, redis_client
 
 log = logging.getLogger("ei.relay")
 RESULTS_PREFIX = protocol.results_key("")
+TRACKS_PREFIX = protocol.tracks_key("")
 BATCH = 16  # entries per stream per XREAD: keeps a batch's memory bounded when the relay catches up
 
 
@@ -40,13 +42,14 @@ class Relay:
         self.refresh = refresh
         self.backfill_ms = int(backfill * 1000)
         self.layer = get_channel_layer()
-        self.cursors: dict[str, str] = {}  # stream -> ID of the last entry forwarded (or where to start)
+        # stream -> {its results' key and its tracks' key -> ID of the last entry forwarded (or where to start)}
+        self.cursors: dict[str, dict[str, str]] = {}
         self.ready = asyncio.Event()  # set once the first look for streams is done
         self._database = Backoff("database", log)
-        self._malformed: set[str] = set()
+        self._malformed: set[str] = set()  # keys with a malformed entry: each is logged once
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Forward results until ``stop`` is set; the batch in hand is finished first."""
+        """Forward results and tracks until ``stop`` is set; the batch in hand is finished first."""
         client = redis_client(self.redis_url, asyncio=True)
         # Retried at least every second: results reach clients within about a second of Redis coming back.
         backoff = Backoff("redis", log, cap=1.0)
@@ -60,7 +63,7 @@ class Relay:
                         next_discovery = loop.time() + self.refresh
                     if self.cursors:
                         await self.forward(await client.xread(
-                            {protocol.results_key(s): c for s, c in self.cursors.items()},
+                            {key: c for keys in self.cursors.values() for key, c in keys.items()},
                             count=BATCH, block=max(1, int(self.refresh * 1000)),
                         ))
                     else:
@@ -89,31 +92,46 @@ class Relay:
         for stream in sorted(names - self.cursors.keys()):
             # XREAD returns IDs after the cursor: one millisecond back, so that an entry written in the
             # very millisecond of discovery (ID ``<since>-0``) is not skipped.
-            self.cursors[stream] = f"{since - 1}-0"
-            log.info("relaying stream %s from %s", stream, self.cursors[stream])
+            start = f"{since - 1}-0"
+            self.cursors[stream] = {protocol.results_key(stream): start, protocol.tracks_key(stream): start}
+            log.info("relaying stream %s from %s", stream, start)
         self.ready.set()
 
     async def forward(self, batch) -> None:
         try:
             async with asyncio.TaskGroup() as tasks:
                 for key, entries in batch:
-                    tasks.create_task(self._forward_stream(key.decode()[len(RESULTS_PREFIX):], entries))
+                    tasks.create_task(self._forward_key(key.decode(), entries))
         except* REDIS_ERRORS as outage:  # the channel layer lost Redis: one outage for run()'s backoff
             raise outage.exceptions[0] from None
 
-    async def _forward_stream(self, stream: str, entries) -> None:
-        groups = [(group_name(stream, picture), picture) for picture in PICTURES]
+    async def _forward_key(self, key: str, entries) -> None:
+        """Forward the entries of one Redis stream, a stream's results or its tracks, in order."""
+        stream = key.rpartition(":")[2]  # names have no colon
+        what, sends_of = ("tracks", _tracks_sends) if key.startswith(TRACKS_PREFIX) else ("results", _result_sends)
         for entry_id, fields in entries:
             try:
-                result = Result.from_entry(entry_id, fields)
+                sends = sends_of(stream, entry_id, fields)
             except ValueError as exc:
-                if stream not in self._malformed:
-                    self._malformed.add(stream)
-                    log.warning("stream %s: skipping malformed results (%s)", stream, exc)
+                if key not in self._malformed:
+                    self._malformed.add(key)
+                    log.warning("stream %s: skipping malformed %s (%s)", stream, what, exc)
             else:
-                await asyncio.gather(*(self.layer.group_send(group, result.showing(picture).event())
-                                       for group, picture in groups if result.shows(picture)))
-            self.cursors[stream] = entry_id.decode()
+                await asyncio.gather(*(self.layer.group_send(group, event) for group, event in sends))
+            self.cursors[stream][key] = entry_id.decode()
+
+
+def _result_sends(stream: str, entry_id: bytes, fields) -> list[tuple[str, dict]]:
+    """(group, channel-layer message) for a result: each picture's own JPEG, to those it shows to."""
+    result = Result.from_entry(entry_id, fields)
+    return [(group_name(stream, picture), result.showing(picture).event())
+            for picture in PICTURES if result.shows(picture)]
+
+
+def _tracks_sends(stream: str, entry_id: bytes, fields) -> list[tuple[str, dict]]:
+    """(group, channel-layer message) for a tracks entry: the same small message to every picture's group."""
+    event = Tracks.from_entry(stream, entry_id, fields).event()
+    return [(group_name(stream, picture), event) for picture in PICTURES]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""What the realtime app carries: results over the channel layer, and messages to websocket clients.
+"""What the realtime app carries: results and track numbers over the channel layer, and messages to
+websocket clients.
 
 A websocket client gets one message per result: by default a binary message
 ``[4-byte big-endian length N][N bytes of JSON meta][JPEG bytes]``, or with ``?frames=0`` a text
@@ -8,6 +9,13 @@ frame itself when it can have none: no wider than a preview, or previews off). A
 skipped the preview (an empty ``preview`` field: nobody was watching yet, or the stream's previews per
 second were made) is not sent to preview clients, except as the latest result on connect. Each picture
 has its own group, so full frames cross the channel layer only while someone watches them.
+
+Every client of a stream, whatever its picture or ``frames``, also gets each entry of the stream's
+tracks (``ei:tracks:<stream>``) as a text message: the entry's JSON meta as written,
+``{"v": 1, "kind": "tracks", "stream", "queue", "seq", "tracks": [...]}``, which names its result by
+queue and seq. It may come before or after that result: they are separate Redis streams, and a
+client's waiting tracks messages (a buffer of their own, so they never push out a result) are sent
+before its waiting results.
 """
 
 from __future__ import annotations
@@ -16,7 +24,11 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-EVENT_TYPE = "stream.result"  # the channel-layer message type of a result (received by controlplane.realtime.fanout)
+from inference_worker import protocol
+
+# The channel-layer message types (received by controlplane.realtime.fanout): a result, a tracks entry.
+EVENT_TYPE = "stream.result"
+TRACKS_EVENT_TYPE = "stream.tracks"
 HEADER_BYTES = 4
 FULL, PREVIEW = "full", "preview"
 PICTURES = (FULL, PREVIEW)
@@ -85,6 +97,30 @@ class Outgoing:
     @classmethod
     def of(cls, result: Result) -> Outgoing:
         return cls(entry_order(result.id), result.meta, result.binary_message())
+
+
+@dataclass(frozen=True, slots=True)
+class Tracks:
+    """A tracks entry: its meta is checked once, here, and then sent to clients as written."""
+
+    meta: str
+
+    @classmethod
+    def from_entry(cls, stream: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Tracks:
+        """An entry of ``stream``'s tracks read with redis-py; ``ValueError`` unless it is one."""
+        try:
+            meta = fields[b"meta"].decode()
+            doc = json.loads(meta)
+        except (KeyError, ValueError) as exc:  # ValueError: not UTF-8, or not JSON
+            raise ValueError(f"malformed tracks {entry_id!r}: {exc!r}") from None
+        if not (isinstance(doc, dict) and doc.get("v") == protocol.VERSION and doc.get("kind") == "tracks"
+                and doc.get("stream") == stream and protocol.valid_name(doc.get("queue"))
+                and type(doc.get("seq")) is int and isinstance(doc.get("tracks"), list)):
+            raise ValueError(f"malformed tracks {entry_id!r}: {meta[:120]}")
+        return cls(meta)
+
+    def event(self) -> dict:
+        return {"type": TRACKS_EVENT_TYPE, "meta": self.meta}
 
 
 def parse_binary_message(data: bytes) -> tuple[dict, bytes]:

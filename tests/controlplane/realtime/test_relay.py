@@ -11,9 +11,10 @@ import redis
 import simplejpeg
 
 from controlplane.realtime.relay import Relay
+from controlplane.realtime.wire import parse_binary_message
 from inference_worker import protocol
 from inference_worker.fleet import live_workers
-from tests.controlplane.realtime.helpers import add_result, next_result, until_live
+from tests.controlplane.realtime.helpers import add_result, add_tracks, next_result, next_text, until_live
 from harness.processes import Proc, free_port, wait_until
 from harness.redis_server import start_redis_server
 from tests.support import frame_bytes, worker_command
@@ -73,6 +74,65 @@ async def test_preview_watchers_get_no_full_frame_for_a_result_whose_preview_the
     assert [await next_result(full) for _ in sent] == [(meta, jpeg) for meta in sent], "full frames: every result"
     assert [await next_result(small) for _ in sent[::2]] == [(meta, b"preview %d" % meta["seq"]) for meta in sent[::2]]
     assert await small.receive_nothing(timeout=0.3), "the skipped ones are not sent as full frames"
+
+
+async def test_tracks_reach_every_watcher_of_their_stream_as_text_in_order(ws, r, streams, token, jpeg, relay):
+    full = await ws(f"/ws/streams/street/?token={token}")
+    small = await ws(f"/ws/streams/street/?token={token}&picture=preview")
+    meta_only = await ws(f"/ws/streams/street/?token={token}&frames=0")
+    door = await ws(f"/door?token={token}")
+    await relaying(relay)
+    await until_live(full, r, "street", jpeg)
+    await next_result(small)
+    await next_text(meta_only)
+    sent = [add_tracks(r, "street", seq, [seq, None, 100 + seq]) for seq in range(5)]
+    for client in (full, small, meta_only):
+        assert [await next_text(client) for _ in sent] == sent, "the entry's meta as written, in order"
+    assert await door.receive_nothing(timeout=0.3), "another stream's watchers get none"
+
+
+async def test_a_malformed_tracks_entry_is_skipped_and_logged_once(ws, r, streams, token, jpeg, relay, caplog):
+    caplog.set_level(logging.WARNING, logger="ei.relay")
+    client = await ws(f"/ws/streams/street/?token={token}")
+    await relaying(relay)
+    await until_live(client, r, "street", jpeg)
+    key = protocol.tracks_key("street")
+    first = add_tracks(r, "street", 0, [1])
+    r.xadd(key, {"other": "field"})
+    r.xadd(key, {"meta": b"\xff not utf-8"})
+    r.xadd(key, {"meta": "{not json"})
+    r.xadd(key, {"meta": first.replace('"tracks"', '"result"', 1)})  # another kind
+    r.xadd(key, {"meta": first.replace('"street"', '"door"')})  # another stream's
+    r.xadd(key, {"meta": first.replace('"seq": 0', '"seq": "0"')})
+    last = add_tracks(r, "street", 1, [2])
+    assert [await next_text(client), await next_text(client)] == [first, last]
+    meta = add_result(r, "street", 2, jpeg)
+    assert (await next_result(client))[0] == meta, "results keep coming"
+    warnings = [record.getMessage() for record in caplog.records if record.name == "ei.relay"]
+    assert len(warnings) == 1 and "street: skipping malformed tracks" in warnings[0], warnings
+
+
+async def test_a_burst_of_tracks_pushes_no_frame_out_of_a_slow_clients_buffer(ws, r, streams, token, jpeg, relay):
+    """The client's socket takes nothing (its drain paused, as daphne does while 64 KB wait) while three
+    results and then many tracks entries come: it still gets the three results, and the newest tracks."""
+    from controlplane.realtime.consumers import StreamConsumer
+    from controlplane.realtime.fanout import fanout
+
+    client = await ws(f"/ws/streams/street/?token={token}")
+    await relaying(relay)
+    await until_live(client, r, "street", jpeg)
+    [consumer] = fanout().feeds["stream.street"].clients
+    consumer.drain.pauseProducing()
+    results = [add_result(r, "street", seq, jpeg) for seq in range(StreamConsumer.buffer_size)]
+    tracks = [add_tracks(r, "street", seq, [seq]) for seq in range(3 * StreamConsumer.tracks_buffer_size)]
+    while not (consumer.tracks and consumer.tracks[-1] == tracks[-1]):  # all handed to the client
+        await asyncio.sleep(0.02)
+    consumer.drain.resumeProducing()
+    kept = StreamConsumer.tracks_buffer_size
+    received = [await client.receive_output(timeout=10) for _ in range(len(results) + kept)]
+    assert [parse_binary_message(m["bytes"]) for m in received if m.get("bytes")] == [(meta, jpeg) for meta in results]
+    assert [m["text"] for m in received if m.get("text")] == tracks[-kept:]
+    assert await client.receive_nothing(timeout=0.3)
 
 
 async def test_a_stream_created_after_the_relay_started_gets_its_first_results(ws, r, db, token, jpeg, relay):
