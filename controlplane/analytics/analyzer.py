@@ -17,7 +17,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from controlplane.analytics.leases import Leases
 from controlplane.analytics.models import Checkpoint
@@ -245,3 +245,4 @@ class Analyzer:
         except REDIS_ERRORS as exc:
             log.warning("leases not released (%s): they expire in %.0f s", exc, self.settings.lease_ttl)
         log.info("analyzer %s stopped: %d results analysed, %d events written", self.id, self.analysed, self.writer.written)
+        connection.close()

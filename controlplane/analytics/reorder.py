@@ -4,7 +4,8 @@ Several workers serve a queue and publish to the stream as they finish, so resul
 of order; each worker alone publishes in order (it pops the queue in order and its engine delivers in
 submission order). So a result can go on as soon as every worker heard from recently has published one
 at least as new (a watermark per worker, as stream processors do per source): with one worker, at once.
-A worker that went quiet holds nothing up for longer than ``window`` seconds. A result older than one
+A worker that went quiet holds nothing up for longer than ``window`` seconds, and so does one not yet
+heard from: for the queue's first ``window`` seconds, while the workers make themselves known, results wait. A result older than one
 already passed on comes too late for the tracker: it is counted and dropped.
 """
 
@@ -26,9 +27,12 @@ class Reorderer(Generic[T]):
     _held: list = field(default_factory=list)  # heap of (seq, tiebreak, arrived, item)
     _watermarks: dict[str, tuple[int, float]] = field(default_factory=dict)  # worker -> (newest seq, when)
     _tiebreak: itertools.count = field(default_factory=itertools.count)
+    _started: float | None = None
 
     def add(self, seq: int, worker: str, item: T, now: float) -> bool:
         """Hold ``item`` until its turn; False (and counted) when it comes too late to have one."""
+        if self._started is None:
+            self._started = now
         newest, _ = self._watermarks.get(worker, (-1, now))
         self._watermarks[worker] = (max(seq, newest), now)
         if seq <= self.released_seq:
@@ -42,7 +46,8 @@ class Reorderer(Generic[T]):
         for worker, (_, seen) in list(self._watermarks.items()):
             if now - seen > self.window:
                 del self._watermarks[worker]
-        watermark = min((seq for seq, _ in self._watermarks.values()), default=-1)
+        learning = self._started is None or now - self._started < self.window
+        watermark = -1 if learning else min((seq for seq, _ in self._watermarks.values()), default=-1)
         out = []
         while self._held and (self._held[0][0] <= watermark or now - self._held[0][2] >= self.window):
             seq, _, _, item = heapq.heappop(self._held)
