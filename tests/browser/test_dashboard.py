@@ -1,10 +1,11 @@
 """The dashboard in headless Chromium against the whole running system: log in, register a stream and
-watch its boxes drawn, change a scaling policy and a service's labels, upload a model that validates and a corrupt one,
+watch its boxes drawn (numbered with their tracks), change a scaling policy and a service's labels, upload a model that validates and a corrupt one,
 read-only viewers, and a server restart the page lives through. Selectors are the UI contract's ``data-testid``s.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from tests.browser.dashboard import (
     SERVER_DOWN, STREET, frames_drawn, log_in, picture_width, tile_canvas, wait_for_drawing,
 )
 from tests.browser.system import PASSWORDS, POLICY, SERVICE, System
+from tests.controlplane.realtime.helpers import add_result, add_tracks
 from tests.controlplane.registry.model_support import ir_files
 from harness.processes import wait_until
+from inference_worker.runtime import redis_client
+from tests.support import jpeg_of, sample_image
 
 pytestmark = pytest.mark.timeout(600)  # the module's system starts inside the first test's budget
 expect.set_options(timeout=30_000)  # a 2-core machine that runs the whole fleet and a browser
@@ -248,3 +252,23 @@ def test_the_live_page_reconnects_after_a_server_restart(page, system, streams_m
     expect(connection).to_have_text("live", timeout=90_000)
     wait_for_drawing(page, canvas, more_than=frames_drawn(page, canvas) + 3)
     assert page.evaluate("window.__samePage === true"), "no page reload"
+
+
+def test_a_live_tile_numbers_its_boxes_once_their_tracks_come(page, system, streams_made):
+    """A result, and once its frame is drawn, its tracks entry, as the analytics stage writes it: the tile
+    paints the same frame again with the track number."""
+    system.api("POST", "/api/streams/", {"name": "crossing", "source_kind": "external", "queue": "people"})
+    streams_made.append("crossing")
+    canvas = page.locator(tile_canvas("crossing"))
+    log_in(page, "viewer", PASSWORDS["viewer"])
+    expect(canvas).to_be_visible()
+    client = redis_client(system.redis_url)
+    add_result(client, "crossing", 7, jpeg_of(sample_image("chelsea")))  # one person box, score 0.9
+    expect(canvas).to_have_attribute("data-last-seq", "7")
+    expect(canvas).to_have_attribute("data-labels", json.dumps(["person 0.90"]))
+    drawn = frames_drawn(page, tile_canvas("crossing"))
+
+    add_tracks(client, "crossing", 7, [12])
+    expect(canvas).to_have_attribute("data-labels", json.dumps(["person #12 0.90"]))
+    assert json.loads(canvas.get_attribute("data-labels")) == ["person #12 0.90"]
+    assert frames_drawn(page, tile_canvas("crossing")) == drawn, "the same frame painted again, not a new one"

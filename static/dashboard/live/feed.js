@@ -1,13 +1,14 @@
 // The live results of one stream, as full frames or as the workers' smaller previews: its websocket, the
 // newest frame waiting to be decoded (one slot, never a queue: a newer message replaces it), each queue's
-// latest boxes, and the figures shown on its tile.
+// latest boxes, the recent track numbers, and the figures shown on its tile.
 import { reactive } from "vue";
 import { reportUnauthorized } from "../core/api.js";
 import { reportDown, reportUp } from "../core/health.js";
 import { addToLoop, removeFromLoop } from "./loop.js";
-import { parseResult } from "./message.js";
+import { parseResult, parseTracks } from "./message.js";
 import { RateMeter, RecentMedian } from "./meters.js";
 import { ResultSocket } from "./socket.js";
+import { TrackBook } from "./tracks.js";
 
 // Another queue's boxes are drawn over a frame only when captured within this many seconds of it.
 const LAYER_MAX_SKEW_SECONDS = 2;
@@ -35,7 +36,11 @@ class StreamFeed {
     // A decode once started is always drawn, so no decoding work is thrown away.
     this.pending = null;
     this.current = null; // {meta, bitmap (once decoded)}
+    // The frame on the canvas, kept until the next is drawn: its track numbers may come after it was.
+    this.shown = null; // {meta, bitmap, layers}
+    this.repaint = false; // track numbers of `shown` came since it was painted
     this.latest = new Map(); // queue -> meta of its newest result
+    this.tracks = new TrackBook();
     this.surface = null; // the canvas it is drawn on, while one is on the page
     this.users = 0;
     this.disposed = false;
@@ -58,6 +63,10 @@ class StreamFeed {
   }
 
   receive(data) {
+    if (typeof data === "string") {
+      this.receiveTracks(data);
+      return;
+    }
     let frame;
     try {
       frame = parseResult(data);
@@ -76,6 +85,19 @@ class StreamFeed {
     if (this.pending) this.stats.replaced += 1;
     this.pending = frame;
     this.decodeNext();
+  }
+
+  receiveTracks(text) {
+    let message;
+    try {
+      message = parseTracks(text);
+    } catch {
+      return; // not a tracks message
+    }
+    this.tracks.add(message);
+    if (this.shown?.layers.some(({ queue, seq }) => queue === message.queue && seq === message.seq)) {
+      this.repaint = true;
+    }
   }
 
   /** Decodes the pending frame, unless one is in hand already or the canvas is off screen. */
@@ -98,15 +120,16 @@ class StreamFeed {
   /** One animation frame: draw the decoded frame, then start on the next (its canvas may have come on screen). */
   step() {
     if (this.current?.bitmap && this.surface) this.draw();
+    else if (this.repaint && this.surface) this.paintShown(true);
     this.decodeNext();
   }
 
   /** Boxes to draw over a frame: its own, and each other queue's newest result captured near it. */
   layers(meta) {
-    const layers = [{ queue: meta.queue, detections: meta.detections }];
+    const layers = [{ queue: meta.queue, seq: meta.seq, detections: meta.detections }];
     for (const [queue, other] of this.latest) {
       if (queue !== meta.queue && Math.abs(other.ts_capture - meta.ts_capture) <= LAYER_MAX_SKEW_SECONDS) {
-        layers.push({ queue, detections: other.detections });
+        layers.push({ queue, seq: other.seq, detections: other.detections });
       }
     }
     return layers;
@@ -115,12 +138,21 @@ class StreamFeed {
   draw() {
     const { meta, bitmap } = this.current;
     this.current = null;
-    this.surface.paint(bitmap, meta.seq, this.layers(meta));
-    bitmap.close();
+    this.shown?.bitmap.close();
+    this.shown = { meta, bitmap, layers: this.layers(meta) };
+    this.paintShown(false);
     const lag = Date.now() / 1000 - meta.ts_capture;
     this.stats.drawn += 1;
     this.stats.lagSeconds += lag;
     this.drawLatency.add(lag);
+  }
+
+  /** Paints the shown frame with the track numbers known now; `again`: it was painted before. */
+  paintShown(again) {
+    const { meta, bitmap, layers } = this.shown;
+    this.repaint = false;
+    const numbered = layers.map((layer) => ({ ...layer, tracks: this.tracks.get(layer.queue, layer.seq) }));
+    this.surface.paint(bitmap, meta.seq, numbered, again);
   }
 
   /** Copies the running figures into the reactive view, twice a second rather than on every message. */
@@ -137,6 +169,8 @@ class StreamFeed {
     this.socket.close();
     this.current?.bitmap?.close();
     this.current = null;
+    this.shown?.bitmap.close();
+    this.shown = null;
     reportUp(`socket:${this.key}`);
   }
 }

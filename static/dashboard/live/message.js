@@ -1,4 +1,5 @@
-// One binary websocket message of a stream: [4-byte big-endian length N][N bytes JSON meta][JPEG bytes].
+// A stream's websocket messages. A result is binary: [4-byte big-endian length N][N bytes JSON meta][JPEG
+// bytes]. The track numbers of a result's detections come as text: {"kind": "tracks", queue, seq, tracks}.
 
 const utf8 = new TextDecoder();
 
@@ -8,4 +9,11 @@ export function parseResult(buffer) {
   if (4 + length > buffer.byteLength) throw new RangeError("result message shorter than its header says");
   const meta = JSON.parse(utf8.decode(new Uint8Array(buffer, 4, length)));
   return { meta, jpeg: new Uint8Array(buffer, 4 + length) };
+}
+
+/** `{queue, seq, tracks}` from a text message; throws on one that is not a tracks message. */
+export function parseTracks(text) {
+  const { kind, queue, seq, tracks } = JSON.parse(text);
+  if (kind !== "tracks" || !Array.isArray(tracks)) throw new TypeError("not a tracks message");
+  return { queue, seq, tracks };
 }

@@ -1,5 +1,5 @@
 // Drawing a frame with its detections on a canvas: the picture letterboxed to the canvas, then each
-// box with its label and score, in its queue's colour.
+// box with its label, its track number when known, and its score, in its queue's colour.
 
 const PALETTE = ["#22d3ee", "#facc15", "#f472b6", "#4ade80", "#fb923c", "#a78bfa"];
 
@@ -28,7 +28,15 @@ function drawLabel(ctx, text, x, y, colour, fontPx) {
   ctx.fillText(text, x + 3, top + 2);
 }
 
-/** Draws `bitmap` and the boxes of each `{queue, detections}` layer; returns how many boxes it drew. */
+/** A box's label: `person #12 0.91`, or `person 0.91` with no track number. */
+function labelText(label, score, track) {
+  return track == null ? `${label} ${score.toFixed(2)}` : `${label} #${track} ${score.toFixed(2)}`;
+}
+
+/**
+ * Draws `bitmap` and the boxes of each `{queue, detections, tracks}` layer (`tracks`, when known, numbers
+ * `detections` one for one); returns the labels it drew, one per box.
+ */
 export function paintFrame(ctx, bitmap, layers) {
   const { width, height } = ctx.canvas;
   const rect = fitRect(bitmap.width, bitmap.height, width, height);
@@ -39,18 +47,19 @@ export function paintFrame(ctx, bitmap, layers) {
   ctx.font = `${fontPx}px system-ui, sans-serif`;
   ctx.textBaseline = "top";
   ctx.lineWidth = Math.max(2, Math.round(height / 240));
-  let boxes = 0;
-  for (const { queue, detections } of layers) {
+  const labels = [];
+  for (const { queue, detections, tracks } of layers) {
     const colour = queueColour(queue);
     ctx.strokeStyle = colour;
-    for (const { label, score, box } of detections) {
+    for (const [i, { label, score, box }] of detections.entries()) {
       const [x0, y0, x1, y1] = box;
       const x = rect.x + x0 * rect.w;
       const y = rect.y + y0 * rect.h;
       ctx.strokeRect(x, y, (x1 - x0) * rect.w, (y1 - y0) * rect.h);
-      drawLabel(ctx, `${label} ${score.toFixed(2)}`, x, y, colour, fontPx);
-      boxes += 1;
+      const text = labelText(label, score, tracks?.[i]);
+      drawLabel(ctx, text, x, y, colour, fontPx);
+      labels.push(text);
     }
   }
-  return boxes;
+  return labels;
 }

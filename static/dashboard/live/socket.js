@@ -29,9 +29,8 @@ export class ResultSocket {
       this.delay = 1000;
       this.onState("open");
     });
-    socket.addEventListener("message", (event) => {
-      if (event.data instanceof ArrayBuffer) this.onMessage(event.data);
-    });
+    // A result comes as an ArrayBuffer, a tracks message as a string (message.js).
+    socket.addEventListener("message", (event) => this.onMessage(event.data));
     // An error is always followed by a close, so the close alone decides what comes next.
     socket.addEventListener("close", (event) => this.closedWith(event.code));
     this.socket = socket;

@@ -1,6 +1,7 @@
 // A canvas a stream is drawn on: it knows its size in device pixels and whether it is on screen, and
 // after each draw it records what it drew in data- attributes (data-frames-drawn, data-boxes-drawn,
-// data-last-seq, data-picture-width: the width of the JPEG drawn) for whoever watches the page.
+// data-labels: a JSON list of the boxes' labels, data-last-seq, data-picture-width: the width of the
+// JPEG drawn) for whoever watches the page.
 import { paintFrame } from "./paint.js";
 
 export class Surface {
@@ -21,7 +22,7 @@ export class Surface {
       this.visible = entry.isIntersecting;
     });
     this.sightings.observe(canvas);
-    this.mark({ "data-frames-drawn": 0, "data-boxes-drawn": 0 });
+    this.mark({ "data-frames-drawn": 0, "data-boxes-drawn": 0, "data-labels": "[]" });
   }
 
   /** Whether a frame could be drawn now: laid out and on screen. */
@@ -29,19 +30,18 @@ export class Surface {
     return this.visible && this.width > 0 && this.height > 0;
   }
 
-  /** Draws a decoded frame under the boxes of `layers`; returns the number of boxes. */
-  paint(bitmap, seq, layers) {
+  /** Draws a decoded frame under the boxes of `layers`; `again`: the frame last drawn, with new labels. */
+  paint(bitmap, seq, layers, again = false) {
     if (this.canvas.width !== this.width || this.canvas.height !== this.height) {
       this.canvas.width = this.width;
       this.canvas.height = this.height;
     }
-    const boxes = paintFrame(this.ctx, bitmap, layers);
-    this.framesDrawn += 1;
+    const labels = paintFrame(this.ctx, bitmap, layers);
+    if (!again) this.framesDrawn += 1;
     this.mark({
-      "data-frames-drawn": this.framesDrawn, "data-boxes-drawn": boxes, "data-last-seq": seq,
-      "data-picture-width": bitmap.width,
+      "data-frames-drawn": this.framesDrawn, "data-boxes-drawn": labels.length,
+      "data-labels": JSON.stringify(labels), "data-last-seq": seq, "data-picture-width": bitmap.width,
     });
-    return boxes;
   }
 
   mark(attributes) {
