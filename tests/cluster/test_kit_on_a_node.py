@@ -59,7 +59,7 @@ def test_every_pod_of_the_kit_runs_and_is_ready(kit, kubectl):
     pods = kubectl.pods(PART_OF)
     names = {pod["metadata"]["labels"]["app.kubernetes.io/name"] + "/" + pod["metadata"]["labels"].get(
         "app.kubernetes.io/component", "") for pod in pods}
-    assert {"controlplane/server", "controlplane/relay", "controlplane/celery-worker", "controlplane/celery-beat",
+    assert {"controlplane/server", "controlplane/relay", "controlplane/analytics", "controlplane/celery-worker", "controlplane/celery-beat",
             "redis/broker", "postgres/database"} <= names
     assert all(is_ready(pod) for pod in pods), [
         (pod["metadata"]["name"], pod["status"].get("phase")) for pod in pods if not is_ready(pod)]
