@@ -1,6 +1,6 @@
 """The control plane's processes on one Redis and one data directory: Daphne (API, admin, websockets),
-the relay, Celery (worker and beat) and the supervisor, which runs the worker fleet and the producers the
-database asks for. ``make demo`` runs them in a terminal; the tests and benchmarks with a log each."""
+the relay, the analyzer (tracked objects and events), Celery (worker and beat) and the supervisor, which
+runs the worker fleet and the producers the database asks for. ``make demo`` runs them in a terminal; the tests and benchmarks with a log each."""
 
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ class ControlPlane:
 
     def relay(self, *options: str) -> Proc:
         return self.spawn("relay", "manage.py", "relay", *options)
+
+    def analyzer(self, *options: str) -> Proc:
+        return self.spawn("analyzer", "manage.py", "analyze", *options)
 
     def celery(self, *options: str) -> Proc:
         """A Celery worker with beat in one process: model validation, reconciles and the periodic tasks."""

@@ -1,8 +1,8 @@
 """``make demo``: the whole system on one machine, as child processes of this script, started by the
 harness the tests use.
 
-Redis, the control plane (Daphne: API, admin, websockets), the relay, Celery (worker and beat: model
-validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
+Redis, the control plane (Daphne: API, admin, websockets), the relay, the analyzer (tracked objects and
+events), Celery (worker and beat: model validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
 looping a street video into the people, face and car queues, and a worker pool per service that grows and
 shrinks with the load. Then a live line per second with each worker's figures. Ctrl-C stops everything
 cleanly, clients before Redis. A Redis of the demo's own that exits is started again, with backoff, and the
@@ -114,6 +114,7 @@ def main() -> int:
         control_plane.manage("reconcile")
         control_plane.daphne()
         control_plane.relay()
+        control_plane.analyzer()
         control_plane.celery("-l", "warning")
         control_plane.supervisor()
         client = redis_client(redis_url)
@@ -121,7 +122,7 @@ def main() -> int:
         base = control_plane.base_url
         wait_until(lambda: http_ok(f"{base}/api/schema/"), 60, "the control plane")
         print(
-            f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, Celery (worker + beat) and the supervisor,\n"
+            f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, the analyzer, Celery (worker + beat) and the supervisor,\n"
             f"  which runs the stream 'street' ({clip.name}) into the queues people, face and car and a worker pool per queue\n"
             f"  dashboard {base}/          log in as {ADMIN_USER} / {password}   (admin {base}/admin/)\n"
             f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"
