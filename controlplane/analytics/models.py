@@ -72,7 +72,7 @@ class Checkpoint(models.Model):
     """Where a stream's analysis stands: the last result whose events are written, and the next track number."""
 
     stream = models.CharField(max_length=64, unique=True)
-    cursor = models.CharField(max_length=32, help_text="ID of the last result handled in ei:results:<stream>.")
+    cursor = models.CharField(max_length=48, help_text="ID of the last result handled in ei:results:<stream>.")
     next_track = models.JSONField(default=dict, help_text="{queue: the next track number}")
     late = models.PositiveBigIntegerField(default=0, help_text="Results that came after the reorder window had passed them.")
     malformed = models.PositiveBigIntegerField(default=0)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connection, transaction
 
 from controlplane.analytics.models import Checkpoint, Event, snapshot_path
 from controlplane.analytics.rollup import add_counts
@@ -107,6 +107,11 @@ class Writer:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def retrying(self) -> bool:
+        """Whether the database refused the last write (it is tried again with backoff)."""
+        return self._backoff.failures > 0
+
     def close(self, timeout: float) -> bool:
         """Write what was submitted (for at most ``timeout`` seconds: the database may be away); whether
         all of it was written. What is not stays in the stream's results, after its checkpoint."""
@@ -116,16 +121,25 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            while (flush := self._queue.get()) is not None:
-                self._write(flush)
+            while True:
+                flushes = [self._queue.get()]
+                while not self._queue.empty():
+                    flushes.append(self._queue.get_nowait())
+                close_old_connections()  # once per round of flushes (about a second), as per request in a server
+                for flush in flushes:
+                    if flush is None:
+                        return
+                    self._write(flush)
         finally:
             connection.close()
 
     def _write(self, flush: Flush) -> None:
         while True:
             try:
-                close_old_connections()
                 inserted = write_flush(flush)
+            except DataError as exc:  # no retry would take it: say so, and keep writing the rest
+                log.error("stream %s: the database refused a flush of %d events (%s): dropped", flush.stream, len(flush.ended), exc)
+                return
             except DatabaseError as exc:
                 connection.close()  # a broken connection is made again on the next try
                 time.sleep(self._backoff.note(exc))

@@ -1,0 +1,98 @@
+"""The analytics stage through faults: a killed analyzer's stream is taken over and resumed where it was,
+and the database going away holds up neither the tracking nor any event (none lost, none twice)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from controlplane.analytics.leases import Leases
+from controlplane.analytics.models import Checkpoint, Event, EventCount
+from harness.processes import REPO, Proc, free_port, wait_until
+from inference_worker import protocol
+from tests.controlplane.analytics.results import analyzer_running, publish, tracks_published
+from tests.support import database_url
+
+T0 = 1_795_000_000.0
+
+
+def walk(r, stream: str, seqs, *, row: float = 0.3) -> None:
+    """One person walking left to right, a result per frame at 10 per second."""
+    for seq in seqs:
+        x = 0.02 + 0.01 * seq
+        publish(r, stream, seq, T0 + seq / 10, [{"label": "person", "score": 0.9, "box": [x, row, x + 0.1, row + 0.3]}],
+                b"\xff\xd8jpeg", queue="people")
+
+
+def handled_up_to(r, stream: str, seq: int) -> bool:
+    """Whether the stream's checkpoint is past the result numbered ``seq``."""
+    entry_id = next(i for i, f in r.xrange(protocol.results_key(stream)) if f"\"seq\": {seq}," in f[b"meta"].decode())
+    checkpoint = Checkpoint.objects.filter(stream=stream).first()
+    return checkpoint is not None and checkpoint.cursor >= entry_id.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_analyzers_stream_is_taken_over_and_resumed_after_the_last_result_it_handled(r, redis_url, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url(), "EI_MEDIA_ROOT": str(tmp_path)}
+    first = Proc([sys.executable, "manage.py", "analyze", "--lease-ttl", "1", "--window", "0.2"], tmp_path / "first.log",
+                 env, name="analyzer")
+    try:
+        walk(r, "gate", range(20))
+        wait_until(lambda: handled_up_to(r, "gate", 19), 30, "the first analyzer to handle the first 20 results")
+    finally:
+        first.kill()  # SIGKILL: no chance to end its tracks or let its lease go
+    assert Leases(r, "", 1).owner_of("gate") is not None, "the dead analyzer's lease outlives it, for a moment"
+
+    with analyzer_running(r, lease_ttl=1.0, window=0.2) as second:
+        walk(r, "gate", range(20, 40))
+        wait_until(lambda: handled_up_to(r, "gate", 39), 30, "the second analyzer to take the stream over")
+        assert Leases(r, "", 1).owner_of("gate") == second.id
+    published = Counter(m["seq"] for m in tracks_published(r, "gate"))
+    assert published == Counter(range(40)), "every result tracked once: none skipped at the handover, none again"
+    numbers = {m["seq"]: m["tracks"] for m in tracks_published(r, "gate")}
+    assert {tuple(numbers[s]) for s in range(20)} == {(1,)} and {tuple(numbers[s]) for s in range(20, 40)} == {(2,)}
+    # the track open when the first analyzer died is lost with it (its numbers are never used again); the
+    # second's track ended when it stopped
+    assert list(Event.objects.values_list("track", "first_seq", "last_seq", "frames")) == [(2, 20, 39, 20)]
+
+
+@pytest.fixture
+def database_away():
+    """Makes every new connection of this database fail as if its server were gone, until called again."""
+    db = connection.settings_dict
+    saved = {key: db[key] for key in ("NAME", "PORT")}
+
+    def away(gone: bool) -> None:
+        if not gone:
+            db.update(saved)
+        elif db["ENGINE"] == "django.db.backends.sqlite3":
+            db["NAME"] = "/nonexistent/analytics-test.sqlite3"
+        else:
+            db["PORT"] = str(free_port())
+
+    yield away
+    db.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_away_holds_up_no_tracking_and_loses_no_event(r, tmp_path, settings, database_away):
+    settings.MEDIA_ROOT = tmp_path
+    with analyzer_running(r, window=0.2, lifespan=1.0) as analyzer:
+        for seq in range(5):  # nobody in sight yet
+            publish(r, "gate", seq, T0 + seq / 10, [], b"\xff\xd8jpeg", queue="people")
+        wait_until(lambda: handled_up_to(r, "gate", 4), 30, "the analyzer to take the stream")
+        database_away(True)
+        walk(r, "gate", range(5, 20))  # this person leaves after seq 19 ...
+        walk(r, "gate", range(28, 40), row=0.6)  # ... and another comes and goes
+        wait_until(lambda: len(tracks_published(r, "gate")) == 32, 30, "every result tracked while the database is away")
+        wait_until(lambda: analyzer.writer.retrying, 30, "the writer to meet the outage")
+        assert Event.objects.count() == 0
+        database_away(False)
+        wait_until(lambda: Event.objects.count() == 2, 60, "the events once the database is back")
+    assert sorted(Event.objects.values_list("track", "first_seq", "last_seq", "frames")) == [(1, 5, 19, 15), (2, 28, 39, 12)]
+    assert sum(EventCount.objects.filter(bucket="day").values_list("count", flat=True)) == 2, "each counted once"
