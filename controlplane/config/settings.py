@@ -178,7 +178,13 @@ CELERY_BEAT_SCHEDULE = {
     "quantization-interrupted": {
         "task": "controlplane.quantization.tasks.fail_interrupted_jobs", "schedule": 60.0, "options": {"expires": 60},
     },
+    # the history older than EI_EVENT_RETENTION_DAYS goes, snapshots included; a missed hour waits for the next
+    "purge-old-events": {
+        "task": "controlplane.analytics.tasks.purge_old_events", "schedule": 3600.0, "options": {"expires": 3600},
+    },
 }
+# Days the history (events, their snapshots, the counts) is kept.
+EI_EVENT_RETENTION_DAYS = env.int("EI_EVENT_RETENTION_DAYS", default=30)
 
 # Quantization jobs: a stream that gives no new result for this long fails the job (is a service running?);
 # a running job not heard from for this long (its Celery worker died) is marked failed, interrupted.

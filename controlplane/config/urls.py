@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("controlplane.inference.urls")),
     path("api/", include("controlplane.scaling.urls")),
     path("api/", include("controlplane.telemetry.urls")),
+    path("api/", include("controlplane.analytics.urls")),
     path("api/auth/", include("controlplane.config.auth_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
