@@ -18,6 +18,7 @@ from controlplane.analytics.export import export_response
 from controlplane.analytics.filters import CountFilters, EventFilters, ExportFilters
 from controlplane.analytics.models import Event
 from controlplane.analytics.serializers import CountSerializer, EventSerializer, Links
+from inference_worker.protocol import NAME_RE
 
 EVENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The event's id.")
 
@@ -126,7 +127,8 @@ class StreamCountsView(APIView):
 
     @extend_schema(
         operation_id="streams_counts",
-        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, description="The stream (it may be deleted since)."),
+        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, pattern=NAME_RE.pattern,
+                                     description="The stream (it may be deleted since)."),
                     CountFilters],
         responses=CountSerializer(many=True),
     )
