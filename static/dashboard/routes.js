@@ -3,6 +3,7 @@
 // of the URL and is given to the page as its prop `name`. `title` is the document's (a function of those
 // props where they matter). `nav`: listed in the header. `needsReader`: only for who may read (a logged-in
 // user, or anybody when the server opens reading to all); who may not is sent to the login page.
+import HistoryPage from "./pages/HistoryPage.js";
 import LivePage from "./pages/LivePage.js";
 import LoginPage from "./pages/LoginPage.js";
 import ModelsPage from "./pages/ModelsPage.js";
@@ -17,6 +18,7 @@ export const ROUTES = [
   { path: "/services", name: "services", title: "Services", component: ServicesPage, nav: true, needsReader: true },
   { path: "/streams", name: "streams", title: "Streams", component: StreamsPage, nav: true, needsReader: true },
   { path: "/models", name: "models", title: "Models", component: ModelsPage, nav: true, needsReader: true },
+  { path: "/history", name: "history", title: "History", component: HistoryPage, nav: true, needsReader: true },
   { path: "/login", name: "login", title: "Log in", component: LoginPage, nav: false, needsReader: false },
 ];
 

@@ -1,6 +1,7 @@
 // A hash router over the route table (../routes.js), which main.js hands to `startRouter`: #/live,
 // #/live/<stream>, and so on. `route` is the matched table entry with the URL's `path`, the `params` its
-// ":name" segments matched (the page's props) and the `title` for those params.
+// ":name" segments matched (the page's props), the `title` for those params, and the `query` after a "?"
+// (URLSearchParams: a page's state that a shared link or a reload restores).
 import { shallowRef } from "vue";
 
 let routes = [];
@@ -22,13 +23,14 @@ function match(pattern, path) {
 }
 
 function parse(hash) {
-  const path = decodeURIComponent(hash.replace(/^#/, "")) || defaultPath;
+  const [pathPart, search = ""] = hash.replace(/^#/, "").split(/\?(.*)/s, 2); // #/history?label=car
+  const path = decodeURIComponent(pathPart) || defaultPath;
   const trimmed = path.length > 1 ? path.replace(/\/$/, "") : path; // #/models/ is #/models
   for (const entry of routes) {
     const params = match(entry.path, trimmed);
     if (params) {
       const title = typeof entry.title === "function" ? entry.title(params) : entry.title;
-      return { ...entry, path, params, title };
+      return { ...entry, path, params, title, query: new URLSearchParams(search) };
     }
   }
   return null;
@@ -39,8 +41,10 @@ export const hrefOf = (path) => `#${path.split("/").map(encodeURIComponent).join
 /** Whether the current page is `path` or one below it (#/live/<stream> is under #/live). */
 export const isCurrent = (path) => route.value.path === path || route.value.path.startsWith(`${path}/`);
 
-export function navigate(path) {
-  location.hash = hrefOf(path);
+/** Goes to `path`, with `query` (URLSearchParams, or an object of strings) after a "?" when not empty. */
+export function navigate(path, query = "") {
+  const search = new URLSearchParams(query).toString();
+  location.hash = search ? `${hrefOf(path)}?${search}` : hrefOf(path);
 }
 
 /** Goes to `path` without leaving the current page in the history (a redirect, not a visit). */
