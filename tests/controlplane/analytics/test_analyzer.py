@@ -41,12 +41,6 @@ def walker_of(detection: dict) -> int:
     return 0 if detection["box"][1] < 0.5 else 1
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
 @pytest.mark.django_db(transaction=True)
 def test_each_face_keeps_one_track_number_and_becomes_one_event(r, detected, media):
     frames, detections = detected

@@ -36,9 +36,8 @@ def handled_up_to(r, stream: str, seq: int) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_killed_analyzers_stream_is_taken_over_and_resumed_after_the_last_result_it_handled(r, redis_url, tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path
-    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url(), "EI_MEDIA_ROOT": str(tmp_path)}
+def test_a_killed_analyzers_stream_is_taken_over_and_resumed_after_the_last_result_it_handled(r, redis_url, tmp_path, media):
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": database_url(), "EI_MEDIA_ROOT": str(media)}
     first = Proc([sys.executable, "manage.py", "analyze", "--lease-ttl", "1", "--window", "0.2"], tmp_path / "first.log",
                  env, name="analyzer")
     try:
@@ -80,8 +79,7 @@ def database_away():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_away_holds_up_no_tracking_and_loses_no_event(r, tmp_path, settings, database_away):
-    settings.MEDIA_ROOT = tmp_path
+def test_the_database_away_holds_up_no_tracking_and_loses_no_event(r, media, database_away):
     with analyzer_running(r, window=0.2, lifespan=1.0) as analyzer:
         for seq in range(5):  # nobody in sight yet
             publish(r, "gate", seq, T0 + seq / 10, [], b"\xff\xd8jpeg", queue="people")
