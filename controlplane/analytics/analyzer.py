@@ -141,6 +141,11 @@ class Analyzer:
         self._redis = Backoff("redis", log, cap=2.0)
         self._malformed_logged: set[str] = set()
 
+    @property
+    def redis_away(self) -> bool:
+        """Whether the last round met Redis away (it is tried again with backoff)."""
+        return self._redis.failures > 0
+
     def run(self, stop: StopFlag) -> None:
         next_leases = next_flush = 0.0
         log.info("analyzer %s started", self.id)

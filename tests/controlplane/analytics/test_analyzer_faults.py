@@ -1,5 +1,6 @@
 """The analytics stage through faults: a killed analyzer's stream is taken over and resumed where it was,
-and the database going away holds up neither the tracking nor any event (none lost, none twice)."""
+the database going away holds up neither the tracking nor any event (none lost, none twice), and Redis
+going away (and coming back empty) is waited out."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from django.db import connection
 
 from controlplane.analytics.leases import Leases
 from controlplane.analytics.models import Checkpoint, Event, EventCount
-from harness.processes import REPO, Proc, free_port, wait_until
+from harness.processes import Proc, free_port, wait_until
+from harness.redis_server import start_redis_server
 from inference_worker import protocol
+from inference_worker.runtime import redis_client
 from tests.controlplane.analytics.results import analyzer_running, publish, tracks_published
 from tests.support import database_url
 
@@ -94,3 +97,22 @@ def test_the_database_away_holds_up_no_tracking_and_loses_no_event(r, media, dat
         wait_until(lambda: Event.objects.count() == 2, 60, "the events once the database is back")
     assert sorted(Event.objects.values_list("track", "first_seq", "last_seq", "frames")) == [(1, 5, 19, 15), (2, 28, 39, 12)]
     assert sum(EventCount.objects.filter(bucket="day").values_list("count", flat=True)) == 2, "each counted once"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_away_is_waited_out_and_the_stream_analysed_again_when_it_is_back(tmp_path, media):
+    port = free_port()
+    server = start_redis_server(port, tmp_path)
+    client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=2)
+    try:
+        with analyzer_running(client, window=0.2, lifespan=1.0, lease_ttl=1.0) as analyzer:
+            walk(client, "gate", range(15))
+            wait_until(lambda: Event.objects.count() == 1, 30, "the first person's event (the stream went quiet)")
+            server.terminate()
+            wait_until(lambda: analyzer.redis_away, 30, "the analyzer to meet the outage")
+            server = start_redis_server(port, tmp_path)  # back, and empty: it keeps nothing on disk
+            walk(client, "gate", range(100, 120), row=0.6)
+            wait_until(lambda: Event.objects.count() == 2, 30, "the second person's event, after the outage")
+    finally:
+        server.terminate()
+    assert list(Event.objects.order_by("track").values_list("track", "first_seq", "last_seq")) == [(1, 0, 14), (2, 100, 119)]
