@@ -70,6 +70,7 @@ class StreamAnalysis:
         self.last_arrival: dict[str, float] = {}
         self.ended: list[tuple[str, Sighting]] = []
         self.noise = 0  # ended tracks seen in fewer than min_frames results
+        self._flushed = (self.late, self.malformed)  # the counts the last flush wrote
 
     def add(self, queue: str, worker: str, result: Observed, now: float) -> None:
         if queue not in self.queues:
@@ -99,8 +100,9 @@ class StreamAnalysis:
                 self._ended(queue, tracker.update(result)[1])
             self._ended(queue, tracker.finish())
 
-    def flush(self) -> Flush:
-        """What ended since the last flush, with a checkpoint that resumes before anything still held."""
+    def flush(self) -> Flush | None:
+        """What ended since the last flush, with a checkpoint that resumes before anything still held;
+        None when nothing changed (an idle stream costs the database nothing)."""
         held = [r.entry_id for reorderer, _ in self.queues.values() for r in reorderer.held()]
         cursor = previous_id(min(held, key=_order)) if held else self.cursor
         if self.committed is not None and _order(cursor) < _order(self.committed):
@@ -109,7 +111,9 @@ class StreamAnalysis:
             self.next_track[queue] = tracker.next_track
         late = self.late + sum(reorderer.late for reorderer, _ in self.queues.values())
         flush = Flush(self.stream, self.committed, cursor, dict(self.next_track), late, self.malformed, self.ended)
-        self.committed, self.ended = cursor, []
+        if not self.ended and (cursor, late, self.malformed) == (self.committed, *self._flushed):
+            return None
+        self.committed, self.ended, self._flushed = cursor, [], (late, self.malformed)
         return flush
 
     def _ended(self, queue: str, sightings: list[Sighting]) -> None:
@@ -139,12 +143,18 @@ class Analyzer:
         self.writer = Writer()
         self.analysed = 0  # results tracked
         self._redis = Backoff("redis", log, cap=2.0)
+        self._database = Backoff("database (checkpoints)", log)
         self._malformed_logged: set[str] = set()
 
     @property
     def redis_away(self) -> bool:
         """Whether the last round met Redis away (it is tried again with backoff)."""
         return self._redis.failures > 0
+
+    @property
+    def database_away(self) -> bool:
+        """Whether the last stream taken could not read its checkpoint (it is taken again shortly)."""
+        return self._database.failures > 0
 
     def run(self, stop: StopFlag) -> None:
         next_leases = next_flush = 0.0
@@ -194,10 +204,12 @@ class Analyzer:
     def take(self, stream: str) -> None:
         try:
             checkpoint = Checkpoint.objects.filter(stream=stream).first()
-        except DatabaseError as exc:  # without the checkpoint the stream would be analysed twice: later
-            log.warning("stream %s: no checkpoint (database: %s); trying again shortly", stream, exc)
+        except DatabaseError as exc:  # without its checkpoint the stream would be analysed twice: later
+            connection.close()
+            self._database.note(exc)
             self.leases.release(stream)
             return
+        self._database.succeeded()
         self.owned[stream] = analysis = StreamAnalysis(stream, checkpoint, self.settings)
         self.writer.fenced.discard(stream)
         log.info("analysing stream %s from %s", stream, analysis.cursor)
@@ -233,7 +245,8 @@ class Analyzer:
 
     def flush(self) -> None:
         for analysis in self.owned.values():
-            self.writer.submit(analysis.flush())
+            if flush := analysis.flush():
+                self.writer.submit(flush)
 
     def stop(self, timeout: float = 10.0) -> None:
         """End every open track, write what ended and let the streams go to another analyzer."""
@@ -241,8 +254,8 @@ class Analyzer:
             analysis.finish()
         self.flush()
         if not self.writer.close(timeout):
-            log.warning("stopped with %d flushes not written (the database is away): their results are read "
-                        "again by the next owner, from the checkpoint", self.writer.pending())
+            log.warning("stopped before the database took every flush (one in hand, %d waiting): the next owner "
+                        "reads their results again, from the checkpoint", self.writer.pending())
         try:
             for stream in self.owned:
                 self.leases.release(stream)

@@ -15,9 +15,12 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+LABEL_LENGTH = 64  # Event.label's
+
+
 def _detection(raw) -> Detection:
-    if not isinstance(raw, dict) or not isinstance(raw.get("label"), str):
-        raise ValueError(f"a detection without a label: {raw!r}")
+    if not isinstance(raw, dict) or not isinstance(raw.get("label"), str) or not 0 < len(raw["label"]) <= LABEL_LENGTH:
+        raise ValueError(f"a detection without a label of 1 to {LABEL_LENGTH} characters: {str(raw)[:200]}")
     box = raw.get("box")
     if not isinstance(box, list) or len(box) != 4:
         raise ValueError(f"a detection's box is not [x0, y0, x1, y1]: {box!r}")

@@ -137,9 +137,14 @@ class Writer:
         while True:
             try:
                 inserted = write_flush(flush)
-            except DataError as exc:  # no retry would take it: say so, and keep writing the rest
-                log.error("stream %s: the database refused a flush of %d events (%s): dropped", flush.stream, len(flush.ended), exc)
-                return
+            except DataError as exc:  # no retry would take these events: say so, and keep the checkpoint going
+                if not flush.ended:
+                    log.error("stream %s: the database refused its checkpoint (%s)", flush.stream, exc)
+                    self.fenced.add(flush.stream)  # the analyzer starts the stream again from the last one written
+                    return
+                log.error("stream %s: the database refused %d events (%s): dropped", flush.stream, len(flush.ended), exc)
+                flush.ended = []
+                continue
             except DatabaseError as exc:
                 connection.close()  # a broken connection is made again on the next try
                 time.sleep(self._backoff.note(exc))

@@ -94,8 +94,9 @@ def test_results_out_of_order_from_two_workers_are_tracked_in_order_and_bad_ones
             if seq == 20:
                 r.xadd("ei:results:gate", {"meta": b"{not json", "jpeg": b""})
                 publish(r, "gate", 21, ts(21), [{"label": "face", "score": 0.9, "box": [0.1, 0.2]}], b"")
+                publish(r, "gate", 21, ts(21), [{"label": "f" * 65, "score": 0.9, "box": [0.1, 0.2, 0.3, 0.4]}], b"")
         wait_until(lambda: Event.objects.count() == 2, 30, "two events")
-        wait_until(lambda: Checkpoint.objects.filter(stream="gate", malformed=2).exists(), 10, "the malformed results counted")
+        wait_until(lambda: Checkpoint.objects.filter(stream="gate", malformed=3).exists(), 10, "the malformed results counted")
     assert [m["seq"] for m in tracks_published(r, "gate")] == list(range(len(frames)))
     assert sorted(Event.objects.values_list("first_seq", "last_seq", "frames")) == [(0, 29, 30), (10, 39, 30)]
     assert analyzer.analysed == len(frames)

@@ -116,3 +116,15 @@ def test_redis_away_is_waited_out_and_the_stream_analysed_again_when_it_is_back(
     finally:
         server.terminate()
     assert list(Event.objects.order_by("track").values_list("track", "first_seq", "last_seq")) == [(1, 0, 14), (2, 100, 119)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_waits_for_its_checkpoint_while_the_database_is_away(r, media, database_away):
+    database_away(True)
+    with analyzer_running(r, window=0.2, lifespan=0.5, lease_ttl=1.0) as analyzer:
+        walk(r, "gate", range(10))
+        wait_until(lambda: analyzer.database_away, 30, "the analyzer to miss the checkpoint")
+        assert tracks_published(r, "gate") == [] and "gate" not in analyzer.owned, "not analysed without its checkpoint"
+        database_away(False)
+        wait_until(lambda: Event.objects.count() == 1, 30, "the event once the database is back")
+    assert list(Event.objects.values_list("first_seq", "last_seq")) == [(0, 9)]

@@ -27,12 +27,14 @@ class Command(BaseCommand):
                             help="a track seen in fewer results is noise, not an event (EI_EVENT_MIN_FRAMES)")
         parser.add_argument("--high-score", type=float, default=_env("EI_TRACK_HIGH_SCORE", DEFAULTS.high_score),
                             help="score a detection needs to start a track (EI_TRACK_HIGH_SCORE)")
+        parser.add_argument("--iou", type=float, default=_env("EI_TRACK_IOU", DEFAULTS.iou),
+                            help="overlap a detection needs with a track's predicted box to continue it (EI_TRACK_IOU)")
         parser.add_argument("--lifespan", type=float, default=_env("EI_TRACK_LIFESPAN", DEFAULTS.lifespan),
                             help="seconds unseen after which a track has ended (EI_TRACK_LIFESPAN)")
         parser.add_argument("--lease-ttl", type=float, default=_env("EI_ANALYTICS_LEASE_TTL", DEFAULTS.lease_ttl),
                             help="seconds after which a dead analyzer's streams go to another (EI_ANALYTICS_LEASE_TTL)")
 
-    def handle(self, *args, redis, window, min_frames, high_score, lifespan, lease_ttl, **options):
-        analyzer_settings = Settings(window=window, min_frames=min_frames, high_score=high_score,
+    def handle(self, *args, redis, window, min_frames, high_score, iou, lifespan, lease_ttl, **options):
+        analyzer_settings = Settings(window=window, min_frames=min_frames, high_score=high_score, iou=iou,
                                      lifespan=lifespan, lease_ttl=lease_ttl)
         Analyzer(redis_client(redis), settings=analyzer_settings).run(StopFlag().install())
