@@ -23,8 +23,8 @@ from controlplane.analytics.serializers import EventSerializer, Links
 CHUNK_ROWS = 2000
 # What the API's rows hold, in its order; the last two are made from the stored values.
 COLUMNS = EventSerializer.Meta.fields
-STORED = ["id", "stream", "queue", "label", "track", "first_seen", "last_seen", "frames", "best_score", "best_box",
-          "path", "snapshot"]
+STORED = ["id", "stream", "queue", "label", "track", "first_seen", "last_seen", "first_seq", "last_seq", "frames",
+          "best_score", "best_box", "path", "snapshot"]
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 _time = serializers.DateTimeField().to_representation  # as the API writes times
 

@@ -44,8 +44,8 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = [
-            "id", "stream", "queue", "label", "track", "first_seen", "last_seen", "frames", "best_score", "best_box",
-            "path", "snapshot_url", "stream_url",
+            "id", "stream", "queue", "label", "track", "first_seen", "last_seen", "first_seq", "last_seq", "frames",
+            "best_score", "best_box", "path", "snapshot_url", "stream_url",
         ]
         read_only_fields = fields
 

@@ -47,7 +47,8 @@ def test_a_row_has_every_field_as_documented(viewer_api, make_event):
     row, bare_row = body["results"][1], body["results"][0]
     assert row == {
         "id": event.id, "stream": "lobby.cam-1", "queue": "people", "label": "car", "track": event.track,
-        "first_seen": "2030-05-01T12:00:30Z", "last_seen": "2030-05-01T12:00:32.500000Z", "frames": 5,
+        "first_seen": "2030-05-01T12:00:30Z", "last_seen": "2030-05-01T12:00:32.500000Z",
+        "first_seq": event.first_seq, "last_seq": event.last_seq, "frames": 5,
         "best_score": 0.91, "best_box": [0.1, 0.2, 0.3, 0.5], "path": [[0.0, 0.2, 0.35], [2.5, 0.25, 0.4]],
         "snapshot_url": f"http://testserver/api/events/{event.id}/snapshot/",
         "stream_url": "http://testserver/#/live/lobby.cam-1",
