@@ -121,6 +121,9 @@ def test_filter_by_label_kept_in_the_url_through_a_reload_and_exported(page, sys
             "() => { const img = document.querySelector('[data-testid=history-thumb]');"
             " return img && img.complete && img.naturalWidth === 128; }"
         )
+        box = page.locator(".thumb-box").bounding_box()  # best_box [0.1, 0.1, 0.4, 0.6] of a 96x72 thumbnail
+        frame = page.get_by_test_id("history-thumb").bounding_box()
+        assert [round(v) for v in (box["x"] - frame["x"], box["y"] - frame["y"], box["width"], box["height"])] == [10, 7, 29, 36]
         stream_link = page.get_by_test_id("history-row").first.get_by_role("link", name="street")
         assert stream_link.get_attribute("href").endswith("/#/live/street")
         expect(page.get_by_test_id("history-chart")).to_have_attribute("data-labels", "car")

@@ -23,6 +23,9 @@ const toLocalInput = (iso) => {
   return new Date(moment.getTime() - moment.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 };
 const fromLocalInput = (text) => (text ? new Date(text).toISOString() : "");
+// The object's box on its snapshot (the picture is stored as received, the box drawn here).
+const percent = (value) => `${(100 * value).toFixed(2)}%`;
+const boxStyle = ([x0, y0, x1, y1]) => ({ left: percent(x0), top: percent(y0), width: percent(x1 - x0), height: percent(y1 - y0) });
 
 /** The filters the URL's query holds, as the API takes them (empty ones left out). */
 function filtersOf(query) {
@@ -123,7 +126,7 @@ export default {
     const fieldErrors = computed(() => (error.value && error.value.fields) || {});
     return {
       COLUMNS, form, events, next, error, fieldErrors, loadingMore, loadMore, streams, counts, countsError, chartWindow,
-      filters, apply, clear: () => navigate("/history"), exportHref, when, fixed,
+      filters, apply, clear: () => navigate("/history"), exportHref, when, fixed, boxStyle,
     };
   },
   template: `
@@ -163,8 +166,9 @@ export default {
       </section>
       <RecordsTable :columns="COLUMNS" :records="events" empty="No events match these filters.">
         <tr v-for="event in events || []" :key="event.id" data-testid="history-row" :data-event="event.id">
-          <td class="thumb"><img v-if="event.snapshot_url" :src="event.snapshot_url" loading="lazy" width="96" height="72"
-                                 :alt="event.label + ' #' + event.track" data-testid="history-thumb">
+          <td class="thumb"><span v-if="event.snapshot_url" class="thumb-frame">
+              <img :src="event.snapshot_url" loading="lazy" width="96" height="72" :alt="event.label + ' #' + event.track"
+                   data-testid="history-thumb"><span class="thumb-box" :style="boxStyle(event.best_box)"></span></span>
             <span v-else class="muted">–</span></td>
           <td data-testid="history-label-cell">{{ event.label }}</td>
           <td>#{{ event.track }}</td>
