@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -137,13 +138,15 @@ def tracks_message(stream: str, queue: str, result: Observed, numbers: list[int 
 class Analyzer:
     def __init__(self, client, *, settings: Settings = Settings(), analyzer_id: str | None = None):
         self.client, self.settings = client, settings
-        self.id = analyzer_id or f"{socket.gethostname()}-{os.getpid()}"
+        # unique even between analyzers of one process, or they would renew each other's leases
+        self.id = analyzer_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.leases = Leases(client, self.id, settings.lease_ttl)
         self.owned: dict[str, StreamAnalysis] = {}
         self.writer = Writer()
         self.analysed = 0  # results tracked
         self._redis = Backoff("redis", log, cap=2.0)
         self._database = Backoff("database (checkpoints)", log)
+        self._announced = False
         self._malformed_logged: set[str] = set()
 
     @property
@@ -180,11 +183,17 @@ class Analyzer:
         self.stop()
 
     def manage_leases(self) -> None:
-        """Keep the leases still ours, drop the streams whose lease went to another, take free ones
-        (at most a fair share of them, so analyzers started together split the streams)."""
+        """Keep the leases still ours, drop the streams whose lease went to another, take free ones: at
+        most a fair share of them, counting the analyzers alive. The first round only says this one is
+        alive, so that analyzers started together split the streams. (One started later takes only free
+        streams: new ones, and a dead analyzer's; taking a stream from a live one would cut its open tracks.)"""
         now = time.time()
         self.client.zadd(ANALYZERS_KEY, {self.id: now})
-        self.client.zremrangebyscore(ANALYZERS_KEY, "-inf", now - self.settings.lease_ttl)
+        # alive: heard from within two lease TTLs (a round late under load must not look dead)
+        self.client.zremrangebyscore(ANALYZERS_KEY, "-inf", now - 2 * self.settings.lease_ttl)
+        if not self._announced:
+            self._announced = True
+            return
         for stream in self.owned.keys() - self.leases.renew(self.owned):
             del self.owned[stream]  # the next owner resumes from the checkpoint
             log.warning("stream %s: lease lost, left to the analyzer that holds it now", stream)

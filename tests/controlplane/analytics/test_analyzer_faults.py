@@ -128,3 +128,20 @@ def test_a_stream_waits_for_its_checkpoint_while_the_database_is_away(r, media, 
         database_away(False)
         wait_until(lambda: Event.objects.count() == 1, 30, "the event once the database is back")
     assert list(Event.objects.values_list("first_seq", "last_seq")) == [(0, 9)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyzers_started_together_split_the_streams_and_one_takes_them_all_when_the_other_stops(r, media):
+    streams = ["a", "b", "c", "d"]
+    for stream in streams:
+        walk(r, stream, range(10))
+    with analyzer_running(r, window=0.2, lease_ttl=2.0) as first:
+        with analyzer_running(r, window=0.2, lease_ttl=2.0) as second:
+            wait_until(lambda: all(handled_up_to(r, s, 9) for s in streams), 30, "every stream analysed")
+            assert len(first.owned) == len(second.owned) == 2 and not first.owned.keys() & second.owned.keys()
+        for stream in streams:
+            walk(r, stream, range(10, 20))
+        wait_until(lambda: all(handled_up_to(r, s, 19) for s in streams), 30, "the first analyzer to take them all")
+        assert sorted(first.owned) == streams
+    for stream in streams:  # each result tracked once, by one analyzer or the other
+        assert Counter(m["seq"] for m in tracks_published(r, stream)) == Counter(range(20)), stream
