@@ -10,6 +10,8 @@ export default {
     to: { type: Number, required: true },
     gapSeconds: { type: Number, default: 15 },
     floors: { type: Object, default: () => ({ left: 1, right: 1 }) },
+    ticks: { type: Function, default: undefined }, // the x axis' [[t, text]] (drawChart's default: minutes back)
+    wholeNumbers: { type: Boolean, default: false },
     summary: { type: String, default: "" },
   },
   setup(props) {
@@ -33,7 +35,7 @@ export default {
       resizes.observe(canvas.value);
     });
     onBeforeUnmount(() => resizes.disconnect());
-    watch(() => [props.series, props.from, props.to], draw);
+    watch(() => [props.series, props.from, props.to, props.ticks], draw);
     return { canvas };
   },
   template: `<canvas ref="canvas" class="chart" role="img" :aria-label="summary"></canvas>`,
