@@ -39,6 +39,7 @@ class Event(models.Model):
             models.Index(fields=["stream", "-first_seen", "-id"], name="event_stream_time"),
             models.Index(fields=["-first_seen", "-id"], name="event_time"),
             models.Index(fields=["label", "-first_seen"], name="event_label_time"),
+            models.Index(fields=["last_seen"], name="event_last_seen"),  # retention's purge
         ]
 
     def __str__(self):
