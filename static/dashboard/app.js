@@ -14,7 +14,7 @@ export default {
   name: "App",
   components: { AppHeader },
   setup() {
-    const wanted = ref(DEFAULT_PATH);
+    const wanted = ref({ path: DEFAULT_PATH, query: "" }); // the page (and its query) to go back to
     const sessionError = ref("");
 
     async function start() {
@@ -32,12 +32,12 @@ export default {
 
     watchEffect(() => {
       if (!session.loaded) return;
-      const { name, path, needsReader } = route.value;
+      const { name, path, query, needsReader } = route.value;
       if (needsReader && !canRead.value) {
-        wanted.value = path;
+        wanted.value = { path, query: query.toString() };
         replace("/login");
       } else if (name === "login" && session.authenticated) {
-        replace(wanted.value);
+        replace(wanted.value.path, wanted.value.query);
       }
     });
     watch(canRead, (reader) => (reader ? startFleetPoll() : stopFleetPoll()), { immediate: true });
@@ -49,7 +49,7 @@ export default {
     return {
       route, showPage, sessionError,
       rememberPage: () => {
-        wanted.value = route.value.path;
+        wanted.value = { path: route.value.path, query: route.value.query.toString() };
       },
     };
   },

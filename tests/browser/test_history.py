@@ -166,3 +166,14 @@ def test_load_more_follows_the_cursor(page, system, history):
     expect(page.get_by_test_id("history-more")).to_have_count(0)
     tracks = shown_tracks(page)
     assert tracks == ["#4", *[f"#{100 + i}" for i in range(60)]] and len(set(tracks)) == 61
+
+
+def test_a_shared_link_opened_logged_out_keeps_its_filters_through_the_login(page, system, history):
+    page.goto("/#/history?label=car&stream=street")
+    expect(page).to_have_url(re.compile(r"#/login$"))
+    page.fill("#login-username", "viewer")
+    page.fill("#login-password", PASSWORD)
+    page.click("[data-testid=login-submit]")
+    expect(page).to_have_url(re.compile(r"#/history\?label=car&stream=street$"))
+    expect(page.get_by_test_id("history-row")).to_have_count(2)
+    assert shown_tracks(page) == ["#3", "#2"]

@@ -41,15 +41,19 @@ export const hrefOf = (path) => `#${path.split("/").map(encodeURIComponent).join
 /** Whether the current page is `path` or one below it (#/live/<stream> is under #/live). */
 export const isCurrent = (path) => route.value.path === path || route.value.path.startsWith(`${path}/`);
 
+const hashOf = (path, query) => {
+  const search = new URLSearchParams(query).toString();
+  return search ? `${hrefOf(path)}?${search}` : hrefOf(path);
+};
+
 /** Goes to `path`, with `query` (URLSearchParams, or an object of strings) after a "?" when not empty. */
 export function navigate(path, query = "") {
-  const search = new URLSearchParams(query).toString();
-  location.hash = search ? `${hrefOf(path)}?${search}` : hrefOf(path);
+  location.hash = hashOf(path, query);
 }
 
-/** Goes to `path` without leaving the current page in the history (a redirect, not a visit). */
-export function replace(path) {
-  location.replace(hrefOf(path));
+/** Goes to `path` (and `query`) without leaving the current page in the history (a redirect, not a visit). */
+export function replace(path, query = "") {
+  location.replace(hashOf(path, query));
 }
 
 function follow() {
