@@ -82,6 +82,12 @@ def overflow_key(queue: str) -> str:
     return f"{KEY_PREFIX}:overflow:{queue}"
 
 
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """Redis stream IDs (``<ms>-<seq>``) as something that sorts like them."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def results_key(stream: str) -> str:
     return f"{KEY_PREFIX}:results:{stream}"
 

@@ -105,8 +105,8 @@ class StreamAnalysis:
         """What ended since the last flush, with a checkpoint that resumes before anything still held;
         None when nothing changed (an idle stream costs the database nothing)."""
         held = [r.entry_id for reorderer, _ in self.queues.values() for r in reorderer.held()]
-        cursor = previous_id(min(held, key=_order)) if held else self.cursor
-        if self.committed is not None and _order(cursor) < _order(self.committed):
+        cursor = previous_id(min(held, key=protocol.entry_order)) if held else self.cursor
+        if self.committed is not None and protocol.entry_order(cursor) < protocol.entry_order(self.committed):
             cursor = self.committed
         for queue, (_, tracker) in self.queues.items():
             self.next_track[queue] = tracker.next_track
@@ -125,17 +125,14 @@ class StreamAnalysis:
                 self.noise += 1
 
 
-def _order(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq)
-
-
 def tracks_message(stream: str, queue: str, result: Observed, numbers: list[int | None]) -> str:
     return json.dumps({"v": protocol.VERSION, "kind": "tracks", "stream": stream, "queue": queue,
                        "seq": result.seq, "tracks": numbers}, separators=(",", ":"))
 
 
 class Analyzer:
+    """The streams this analyzer holds the leases of, read, tracked and written; see the module's docstring."""
+
     def __init__(self, client, *, settings: Settings = Settings(), analyzer_id: str | None = None):
         self.client, self.settings = client, settings
         # unique even between analyzers of one process, or they would renew each other's leases
@@ -271,5 +268,6 @@ class Analyzer:
             self.client.zrem(ANALYZERS_KEY, self.id)
         except REDIS_ERRORS as exc:
             log.warning("leases not released (%s): they expire in %.0f s", exc, self.settings.lease_ttl)
-        log.info("analyzer %s stopped: %d results analysed, %d events written", self.id, self.analysed, self.writer.written)
+        log.info("analyzer %s stopped: %d results analysed, %d events written, %d short tracks left out as noise",
+                 self.id, self.analysed, self.writer.written, sum(a.noise for a in self.owned.values()))
         connection.close()

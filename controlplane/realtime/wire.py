@@ -39,12 +39,6 @@ def group_name(stream: str, picture: str = FULL) -> str:
     return f"stream.{stream}" if picture == FULL else f"stream.{stream}.{picture}"
 
 
-def entry_order(entry_id: str) -> tuple[int, int]:
-    """Redis stream IDs (``<ms>-<seq>``) as something that sorts like them."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
 @dataclass(frozen=True, slots=True)
 class Result:
     id: str  # the entry ID in ei:results:<stream>
@@ -90,13 +84,13 @@ class Result:
 class Outgoing:
     """A result as websocket clients get it: built once, however many clients watch it."""
 
-    order: tuple[int, int]  # its entry ID's, see :func:`entry_order`
+    order: tuple[int, int]  # its entry ID's, see :func:`inference_worker.protocol.entry_order`
     text: str  # the meta alone, for ``?frames=0``
     binary: bytes  # :meth:`Result.binary_message`
 
     @classmethod
     def of(cls, result: Result) -> Outgoing:
-        return cls(entry_order(result.id), result.meta, result.binary_message())
+        return cls(protocol.entry_order(result.id), result.meta, result.binary_message())
 
 
 @dataclass(frozen=True, slots=True)
