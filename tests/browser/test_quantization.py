@@ -81,6 +81,7 @@ def test_a_viewer_sees_the_jobs_but_no_quantize_or_cancel_control(page, system):
         expect(row.get_by_test_id("quantization-state")).to_have_text("collecting")
         expect(page.get_by_test_id("quantize")).to_have_count(0)
         expect(row.get_by_test_id("quantization-cancel")).to_have_count(0)
+        assert row.get_by_test_id("quantization-state").inner_text() == "collecting"  # the job is there, uncancellable
     finally:
         system.api("POST", f"/api/quantizations/{job['id']}/cancel/")
         system.api("DELETE", "/api/streams/silent/")
