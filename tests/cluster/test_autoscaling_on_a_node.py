@@ -33,30 +33,32 @@ pytestmark = pytest.mark.timeout(900)
 SERVICE, QUEUE, STREAM = "crowd", "crowd", "crowd-gate"
 DEPLOYMENT = f"ei-worker-{SERVICE}"
 SCALE_DOWN_WINDOW = 30  # seconds
-FPS = 60  # one people worker with one infer request does far less on this machine
+WARM_UP_FPS = 20  # well within one worker's reach: long enough at it, its heartbeat tells its capacity
+OVERLOAD = 2.5  # times that capacity: enough for the HPA to want more than one pod on any machine
 METRIC_PATH = (f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/elastic-inference/pods/*/ei_scale_ratio"
                f"?labelSelector=app.kubernetes.io/instance={SERVICE}")
 
 
 class Producer:
-    """Frames of the street video into the queue at ``FPS`` from a thread, as a producer on the node would
-    push them (through the Redis NodePort); it waits out a Redis that is away."""
+    """Frames of the street video into the queue at ``fps`` (which may be changed) from a thread, as a
+    producer on the node would push them (through the Redis NodePort); it waits out a Redis that is away."""
 
-    def __init__(self, client: redis.Redis, jpegs: list[bytes]):
-        self.client, self.jpegs = client, jpegs
+    def __init__(self, client: redis.Redis, jpegs: list[bytes], fps: float):
+        self.client, self.jpegs, self.fps = client, jpegs, fps
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        key, seq, start = protocol.frames_key(QUEUE), 0, time.monotonic()
+        key, seq, due = protocol.frames_key(QUEUE), 0, time.monotonic()
         while not self.stopped.is_set():
-            self.stopped.wait(max(0.0, start + seq / FPS - time.monotonic()))
+            self.stopped.wait(max(0.0, due - time.monotonic()))
             try:
                 self.client.rpush(key, frame_bytes(STREAM, seq, self.jpegs[seq % len(self.jpegs)]))
             except redis.RedisError:
                 self.stopped.wait(0.5)
             seq += 1
+            due = max(due + 1 / self.fps, time.monotonic() - 1)  # behind by over a second: start afresh
 
     def stop(self) -> None:
         self.stopped.set()
@@ -84,6 +86,18 @@ class ReplicaLog:
         self.stopped.set()
         self.thread.join(10)
         return self.seen
+
+
+def capacity(client: redis.Redis, pod: str) -> float:
+    """Frames per second the worker ``pod`` could infer, from its heartbeat: without drops its scale ratio
+    is the fraction of the time it was busy, so its rate over that (see ``inference_worker.metrics``).
+
+    A fixed rate overloads one machine and not the next (a fast one's people worker keeps up with 60 fps
+    on one infer request), so the test measures before it overloads."""
+    worker = protocol.Heartbeat.from_hash(client.hgetall(protocol.worker_key(pod)))
+    if worker.drop_fps > 0:  # already behind: what it infers is all it can
+        return worker.infer_fps
+    return worker.infer_fps / max(worker.scale_ratio, 0.05)
 
 
 def hpa(kubectl) -> dict:
@@ -129,8 +143,12 @@ def test_the_hpa_scales_worker_pods_on_the_served_metric_and_keeps_them_while_it
           "the HPA reading ei_scale_ratio while idle")
     started = time.time()
     replicas, reader = ReplicaLog(kubectl), ResultReader(cluster_redis, STREAM)
-    producer = Producer(cluster_redis, vtest_jpegs(120))
+    producer = Producer(cluster_redis, vtest_jpegs(120), WARM_UP_FPS)
     try:
+        # a whole metrics window at the warm-up rate, then well over what one worker can do
+        until(lambda: [r for r in reader.got if r["ts_done"] > time.time() - 1] and time.time() - started > 10, 60,
+              "results at the warm-up rate")
+        producer.fps = OVERLOAD * capacity(cluster_redis, first_pod)
         # overload: the HPA raises the Deployment, the new pods become Ready and infer
         until(lambda: (hpa(kubectl)["status"].get("desiredReplicas") or 0) >= 2, 180, "the HPA scaling up")
         until(lambda: len(kubectl.ready_pods(pods_of("inference-worker", SERVICE))) >= 2, 180, "a second Ready pod")
