@@ -5,7 +5,8 @@ In one run, the same load on each stack: S result streams fed at a fixed rate wi
 ``[length][meta JSON][JPEG]``. Latency is publish time (the meta's ``ts_done``, set just before the
 XADD) to the client's receipt.
 
-(a) ours:     daphne + StreamConsumer + the channel layer on Redis + ``manage.py relay``, as deployed;
+(a) ours:     the web server as deployed (uvicorn, the auth middleware, StreamConsumer and the process's
+              feed of each stream, reading Redis itself);
 (b) baseline: the least a relay can do, one process: redis-py asyncio XREAD and a ``websockets``
               server broadcasting the same messages to each stream's clients (no auth, no buffer).
 

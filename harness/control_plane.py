@@ -1,6 +1,7 @@
-"""The control plane's processes on one Redis and one data directory: Daphne (API, admin, websockets),
-the relay, the analyzer (tracked objects and events), Celery (worker and beat) and the supervisor, which
-runs the worker fleet and the producers the database asks for. ``make demo`` runs them in a terminal; the tests and benchmarks with a log each."""
+"""The control plane's processes on one Redis and one data directory: the web server (API, admin, and the
+websockets, which read the result streams they serve from Redis), the analyzer (tracked objects and
+events), Celery (worker and beat) and the supervisor, which runs the worker fleet and the producers the
+database asks for. ``make demo`` runs them in a terminal; the tests and benchmarks with a log each."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from harness.processes import REPO, Proc, accepts, free_port, stop_all
 @dataclass
 class ControlPlane:
     """``workdir`` is the data directory (``EI_DATA_DIR``): the SQLite database by default, media, Celery's
-    schedule, Daphne's access log and each process's log. ``terminal``: the processes write to our
+    schedule and each process's log. ``terminal``: the processes write to our
     terminal instead, in sessions of their own, so that Ctrl-C reaches only us and we stop them in order."""
 
     workdir: Path
     redis_url: str
-    port: int = 0  # Daphne's; 0 picks a free one
+    port: int = 0  # the web server's; 0 picks a free one
     terminal: bool = False
     procs: list[Proc] = field(default_factory=list)
 
@@ -63,17 +64,12 @@ class ControlPlane:
         self.procs.append(proc)
         return proc
 
-    def daphne(self) -> Proc:
-        return self.spawn(
-            "daphne", "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-            "--access-log", str(self.workdir / "access.log"), "controlplane.config.asgi:application",
-        )
+    def web(self) -> Proc:
+        """HTTP and websockets (``controlplane.config.web``)."""
+        return self.spawn("web", "-m", "controlplane.config.web", "--host", "127.0.0.1", "--port", str(self.port))
 
     def listening(self) -> bool:
         return accepts(self.port)
-
-    def relay(self, *options: str) -> Proc:
-        return self.spawn("relay", "manage.py", "relay", *options)
 
     def analyzer(self, *options: str) -> Proc:
         return self.spawn("analyzer", "manage.py", "analyze", *options)

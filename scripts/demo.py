@@ -1,7 +1,7 @@
 """``make demo``: the whole system on one machine, as child processes of this script, started by the
 harness the tests use.
 
-Redis, the control plane (Daphne: API, admin, websockets), the relay, the analyzer (tracked objects and
+Redis, the control plane (the web server, uvicorn: API, admin, websockets), the analyzer (tracked objects and
 events), Celery (worker and beat: model validation and the reconciler), and the supervisor, which runs what the database asks for: a producer
 looping a street video into the people, face and car queues, and a worker pool per service that grows and
 shrinks with the load. Then a live line per second with each worker's figures. Ctrl-C stops everything
@@ -112,8 +112,7 @@ def main() -> int:
         control_plane.manage("migrate", "--noinput", "-v", "0")
         control_plane.run("scripts/demo_records.py", "--admin", ADMIN_USER, "--password", password, "--clip", str(clip))
         control_plane.manage("reconcile")
-        control_plane.daphne()
-        control_plane.relay()
+        control_plane.web()
         control_plane.analyzer()
         control_plane.celery("-l", "warning")
         control_plane.supervisor()
@@ -122,7 +121,7 @@ def main() -> int:
         base = control_plane.base_url
         wait_until(lambda: http_ok(f"{base}/api/schema/"), 60, "the control plane")
         print(
-            f"\ndemo: up. Started Redis ({redis_url}), Daphne, the relay, the analyzer, Celery (worker + beat) and the supervisor,\n"
+            f"\ndemo: up. Started Redis ({redis_url}), the web server, the analyzer, Celery (worker + beat) and the supervisor,\n"
             f"  which runs the stream 'street' ({clip.name}) into the queues people, face and car and a worker pool per queue\n"
             f"  dashboard {base}/          log in as {ADMIN_USER} / {password}   (admin {base}/admin/)\n"
             f"  API       {base}/api/      docs {base}/api/docs/   token: POST {base}/api/auth/token/\n"

@@ -32,7 +32,6 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "daphne",  # runserver then serves websockets too
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,4 +1,4 @@
-"""The metrics API over HTTPS, on Twisted (which Daphne already brings).
+"""The metrics API over HTTPS, on Twisted.
 
 Twisted with pyOpenSSL, not the standard library's ssl: the handshake must ask for a client certificate
 yet accept any, so that a wrong or missing one gets a 401 ``Status`` from the request handler (as the API

@@ -78,11 +78,7 @@ def refusal(scope: dict) -> int | None:
 
 
 class WebsocketAuthMiddleware(BaseMiddleware):
-    """Puts ``user`` and ``auth`` (TOKEN, DOWNLOADS_ONLY, SESSION, ANONYMOUS or INVALID_TOKEN) in the scope.
-
-    It leaves ``send`` alone, unlike Channels' session middleware, so the consumer can reach the
-    server's connection (see ``backpressure``).
-    """
+    """Puts ``user`` and ``auth`` (TOKEN, DOWNLOADS_ONLY, SESSION, ANONYMOUS or INVALID_TOKEN) in the scope."""
 
     async def __call__(self, scope, receive, send):
         scope = dict(scope)

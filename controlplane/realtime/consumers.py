@@ -1,5 +1,5 @@
-"""The websocket of one stream: its latest result at once, then each new one and each tracks entry as the
-relay forwards them."""
+"""The websocket of one stream: its latest result at once, then each new one and each tracks entry as
+the process's feed of the stream reads them."""
 
 from __future__ import annotations
 
@@ -8,38 +8,36 @@ import logging
 from collections import deque
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from controlplane.realtime import wire
 from controlplane.realtime.auth import query_param, refusal
-from controlplane.realtime.backpressure import SocketDrain
 from controlplane.realtime.fanout import fanout
-from controlplane.realtime.selectors import latest_result, stream_exists
+from controlplane.realtime.selectors import stream_exists
 from controlplane.realtime.watched import preview_watchers
 from inference_worker.runtime import REDIS_ERRORS, Backoff
 
 BAD_REQUEST = 4400
 UNKNOWN_STREAM = 4404
-TRY_AGAIN = 4503  # Redis (the channel layer) is away: reconnect shortly, as the dashboard does
+TRY_AGAIN = 4503  # Redis is away: reconnect shortly, as the dashboard does
 log = logging.getLogger("ei.realtime")
 # One per process, so an outage is logged once and its end once, however many clients meet it.
-channel_layer_redis = Backoff("redis (channel layer)", log)
+redis_outage = Backoff("redis (results, channel layer)", log)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
     """One client watching one stream.
 
-    Results come from the process's feed of the stream's group (:mod:`controlplane.realtime.fanout`)
-    and wait in a buffer of ``buffer_size`` that drops the oldest when full; a sender task writes them
-    out as fast as the client's socket takes them. So a slow client gets fewer, newer pictures, and
-    never holds up the channel layer, the relay or the other clients. Tracks messages wait in a
-    buffer of their own, so a burst of them never pushes a picture out, and go first: they are small,
+    Results come from the process's feed of the stream (:mod:`controlplane.realtime.fanout`) and
+    wait in a buffer of ``buffer_size`` that drops the oldest when full; a sender task writes them
+    out as fast as the client's socket takes them (the server's ``send`` waits while the socket is
+    full, as uvicorn's does). So a slow client gets fewer, newer pictures, and never holds up the feed
+    or the other clients. Tracks messages wait in a buffer of their own, so a burst of them never pushes a picture out, and go first: they are small,
     and a frame drawn after its tracks came needs no second drawing.
     """
 
     buffer_size = 3
     tracks_buffer_size = 16  # a few results' worth for each of a stream's queues
-    group: str | None = None
+    stream: str | None = None  # the stream whose feed this client is in
     sender: asyncio.Task | None = None
     watching: str | None = None  # the stream whose previews this client watches (workers make them only then)
     closing = False  # the socket is being closed for a lost Redis
@@ -57,7 +55,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.tracks: deque[str] = deque(maxlen=self.tracks_buffer_size)
             self.filled = asyncio.Event()
             self.last_id = (0, 0)
-            code = await self._subscribe(wire.group_name(stream, self.picture))
+            code = await self._subscribe(stream)
         if code is None and self.picture == wire.PREVIEW:
             self.watching = stream  # before the await: a cancelled connect still leaves on disconnect
             await preview_watchers().join(stream)
@@ -65,53 +63,45 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if code:
             await self.close(code)
             return
-        self.drain = SocketDrain.for_send(self.base_send)
-        try:
-            latest = await latest_result(settings.REDIS_URL, stream)
-        except (*REDIS_ERRORS, ValueError) as exc:  # live results still come once the relay has them
-            log.warning("no latest result for %s: %s", stream, exc)
-        else:
-            if latest:
-                self.enqueue(wire.Outgoing.of(latest.showing(self.picture)))
         self.sender = asyncio.create_task(self.send_results())
 
     async def __call__(self, scope, receive, send):
         """An open socket whose channel layer loses Redis is closed with :data:`TRY_AGAIN`, not left to
-        die with 1011 and a traceback; its sender task ends with it."""
+        die with 1011 and a traceback; its sender task ends with it. (Its feed losing Redis does the same,
+        through :meth:`lost`.)"""
         try:
             await super().__call__(scope, receive, send)
         except REDIS_ERRORS as exc:
             await self._give_up(exc, send)
 
     def lost(self, exc: Exception) -> None:
-        """The stream's feed lost Redis: this socket gets nothing more, so it is closed as if its own
-        channel had noticed."""
+        """The stream's feed lost Redis: this socket gets nothing more, so it is closed with :data:`TRY_AGAIN`."""
         self.closer = asyncio.create_task(self._give_up(exc, self.base_send))
 
     async def _give_up(self, exc: Exception, send) -> None:
         if self.closing:  # the feed and the consumer's own channel may both notice
             return
         self.closing = True
-        channel_layer_redis.note(exc)
+        redis_outage.note(exc)
         await self._stop_sending()
         self._leave()
         await send({"type": "websocket.close", "code": TRY_AGAIN})
 
-    async def _subscribe(self, group: str) -> int | None:
+    async def _subscribe(self, stream: str) -> int | None:
         """Join the stream's feed before the handshake completes, so a connected client misses nothing
         published after; None, or :data:`TRY_AGAIN` while Redis is away."""
         try:
-            await fanout().subscribe(group, self)
+            await fanout().subscribe(stream, self)
         except REDIS_ERRORS as exc:
-            channel_layer_redis.note(exc)
+            redis_outage.note(exc)
             return TRY_AGAIN
-        channel_layer_redis.succeeded()
-        self.group = group
+        redis_outage.succeeded()
+        self.stream = stream
         return None
 
     def enqueue(self, outgoing: wire.Outgoing) -> None:
         """Queue a result unless the client already has it or a newer one (the latest sent on
-        connect may also come from the relay, and a relay that starts over may send some again)."""
+        connect may also be read by a feed that has just started)."""
         if outgoing.order <= self.last_id:
             return
         self.last_id = outgoing.order
@@ -126,7 +116,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Results and tracks messages, as the socket takes them."""
         while True:
             await self.filled.wait()
-            await self.drain.wait()
             if self.tracks:
                 text, data = self.tracks.popleft(), None
             else:
@@ -143,9 +132,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     def _leave(self) -> None:
         """Leave the feed and stop marking previews watched; nothing here waits for Redis."""
-        if self.group:
-            fanout().unsubscribe(self.group, self)
-            self.group = None
+        if self.stream:
+            fanout().unsubscribe(self.stream, self)
+            self.stream = None
         if self.watching:
             preview_watchers().leave(self.watching)
             self.watching = None

@@ -1,5 +1,4 @@
-"""What the realtime app carries: results and track numbers over the channel layer, and messages to
-websocket clients.
+"""What the realtime app reads from Redis (results and track numbers) and sends to websocket clients.
 
 A websocket client gets one message per result: by default a binary message
 ``[4-byte big-endian length N][N bytes of JSON meta][JPEG bytes]``, or with ``?frames=0`` a text
@@ -7,15 +6,15 @@ message with the JSON meta alone. The meta is the worker's, byte for byte (``inf
 The JPEG is the frame as captured, or with ``?picture=preview`` the worker's smaller copy of it (the
 frame itself when it can have none: no wider than a preview, or previews off). A result whose worker
 skipped the preview (an empty ``preview`` field: nobody was watching yet, or the stream's previews per
-second were made) is not sent to preview clients, except as the latest result on connect. Each picture
-has its own group, so full frames cross the channel layer only while someone watches them.
+second were made) is not sent to preview clients, except as the latest result on connect.
 
 Every client of a stream, whatever its picture or ``frames``, also gets each entry of the stream's
 tracks (``ei:tracks:<stream>``) as a text message: the entry's JSON meta as written,
 ``{"v": 1, "kind": "tracks", "stream", "queue", "seq", "tracks": [...]}``, which names its result by
 queue and seq. It may come before or after that result: they are separate Redis streams, and a
 client's waiting tracks messages (a buffer of their own, so they never push out a result) are sent
-before its waiting results.
+before its waiting results. A client gets the newest tracks entry of each of the stream's queues on
+connect, with the newest result.
 """
 
 from __future__ import annotations
@@ -26,17 +25,9 @@ from dataclasses import dataclass
 
 from inference_worker import protocol
 
-# The channel-layer message types (received by controlplane.realtime.fanout): a result, a tracks entry.
-EVENT_TYPE = "stream.result"
-TRACKS_EVENT_TYPE = "stream.tracks"
 HEADER_BYTES = 4
 FULL, PREVIEW = "full", "preview"
 PICTURES = (FULL, PREVIEW)
-
-
-def group_name(stream: str, picture: str = FULL) -> str:
-    """The Channels group of those watching ``stream``'s ``picture`` (names are valid group names)."""
-    return f"stream.{stream}" if picture == FULL else f"stream.{stream}.{picture}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +58,6 @@ class Result:
             return dataclasses.replace(self, jpeg=self.preview, preview=None)
         return dataclasses.replace(self, preview=None)
 
-    def event(self) -> dict:
-        """The channel-layer message (serialised by the layer with msgpack)."""
-        return {"type": EVENT_TYPE, "id": self.id, "meta": self.meta, "jpeg": self.jpeg}
-
-    @classmethod
-    def from_event(cls, event: dict) -> Result:
-        return cls(id=event["id"], meta=event["meta"], jpeg=event["jpeg"])
-
     def binary_message(self) -> bytes:
         meta = self.meta.encode()
         return len(meta).to_bytes(HEADER_BYTES, "big") + meta + self.jpeg
@@ -97,6 +80,7 @@ class Outgoing:
 class Tracks:
     """A tracks entry: its meta is checked once, here, and then sent to clients as written."""
 
+    queue: str
     meta: str
 
     @classmethod
@@ -111,10 +95,7 @@ class Tracks:
                 and doc.get("stream") == stream and protocol.valid_name(doc.get("queue"))
                 and type(doc.get("seq")) is int and isinstance(doc.get("tracks"), list)):
             raise ValueError(f"malformed tracks {entry_id!r}: {meta[:120]}")
-        return cls(meta)
-
-    def event(self) -> dict:
-        return {"type": TRACKS_EVENT_TYPE, "meta": self.meta}
+        return cls(doc["queue"], meta)
 
 
 def parse_binary_message(data: bytes) -> tuple[dict, bytes]:

@@ -1,5 +1,5 @@
 """The direction rule of ARCHITECTURE.md, checked: import-linter's contracts (``.importlinter``), and the web
-and relay processes free of the inference stack."""
+process free of the inference stack."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def test_the_producers_contract_names_every_other_worker_module():
     assert {f"inference_worker.{name}" for name in modules - PRODUCERS_MAY_USE} <= forbidden
 
 
-def test_the_web_and_relay_processes_do_not_load_openvino_or_opencv():
-    """What Daphne loads (the ASGI application with every URL route and the admin) and what the relay loads;
-    a model upload is checked without them, its validation imports them in the Celery worker, as quantization
+def test_the_web_process_does_not_load_openvino_or_opencv():
+    """What the web server loads (the ASGI application with every URL route, the admin and the websockets'
+    feeds); a model upload is checked without them, its validation imports them in the Celery worker, as quantization
     does (NNCF too)."""
     probe = (
         "import os, sys, json\n"
@@ -45,7 +45,7 @@ def test_the_web_and_relay_processes_do_not_load_openvino_or_opencv():
         "import django.urls, django.contrib.admin\n"
         "django.urls.get_resolver().url_patterns\n"
         "django.contrib.admin.site.get_urls()\n"
-        "import controlplane.realtime.relay, controlplane.registry.tasks, controlplane.registry.uploads\n"
+        "import controlplane.realtime.fanout, controlplane.registry.tasks, controlplane.registry.uploads\n"
         "import controlplane.quantization.tasks, controlplane.quantization.actions\n"
         f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n"
     )

@@ -1,4 +1,4 @@
-"""The whole control plane as real processes, for the browser tests: ``LiveSite`` (daphne and the relay)
+"""The whole control plane as real processes, for the browser tests: ``LiveSite`` (the web server)
 plus a Celery worker with beat (model validation, reconciles, periodic tasks) and the supervisor, which
 runs the worker fleet and the producers the database asks for.
 
@@ -76,17 +76,17 @@ class System(LiveSite):
         return json.loads(content) if content else {}
 
     @contextmanager
-    def daphne_down(self) -> Iterator[None]:
-        """Daphne is stopped inside the block and started again on the same port after it, even on failure."""
-        index, old = next((i, p) for i, p in enumerate(self.procs) if p.name.startswith("daphne"))
+    def web_down(self) -> Iterator[None]:
+        """The web server is stopped inside the block and started again on the same port after it, even on failure."""
+        index, old = next((i, p) for i, p in enumerate(self.procs) if p.name.startswith("web"))
         assert old.terminate() == 0, old.output()[-3000:]
-        wait_until(lambda: not self.listening(), 30, "daphne's port to close")
+        wait_until(lambda: not self.listening(), 30, "the web server's port to close")
         try:
             yield
         finally:
             log_path = old.log_path.with_stem(old.log_path.stem + "-again")
             self.procs[index] = Proc(list(old.popen.args), log_path, self.env)
-            wait_until(self.listening, 60, "daphne to listen again")
+            wait_until(self.listening, 60, "the web server to listen again")
 
 
 @contextmanager

@@ -247,7 +247,7 @@ def test_the_live_page_reconnects_after_a_server_restart(page, system, streams_m
     expect(connection).to_have_text("live")
     page.evaluate("window.__samePage = true")
 
-    with system.daphne_down():
+    with system.web_down():
         expect(connection).to_have_text("reconnecting")
     expect(connection).to_have_text("live", timeout=90_000)
     wait_for_drawing(page, canvas, more_than=frames_drawn(page, canvas) + 3)

@@ -1,8 +1,8 @@
 """The History page in headless Chromium: events made through the ORM in the test's database, which the
-page's Daphne reads too; filter by label in the form, the filter kept in the URL and through a reload, rows
+page's web server reads too; filter by label in the form, the filter kept in the URL and through a reload, rows
 with their snapshots, the chart of counts, and an Export link that downloads exactly those rows.
 
-Only Daphne runs (no fleet): the page reads what the analyzer would have written.
+Only the web server runs (no fleet): the page reads what the analyzer would have written.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from harness.processes import wait_until
 from tests.browser.dashboard import log_in
 from tests.support import database_url, jpeg_of, sample_image
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db(transaction=True)]  # Daphne reads the rows
+pytestmark = [pytest.mark.timeout(300), pytest.mark.django_db(transaction=True)]  # the web server reads the rows
 expect.set_options(timeout=30_000)
 PASSWORD = "history-viewer-pass-1"
 
 
 @dataclass
 class HistorySite(ControlPlane):
-    """Daphne on the test's database and media folder."""
+    """The web server on the test's database and media folder."""
 
     database: str = ""
     media: str = ""
@@ -52,11 +52,11 @@ def system(redis_server, django_db_setup, django_db_blocker, tmp_path_factory) -
     with django_db_blocker.unblock():
         site = HistorySite(tmp_path_factory.mktemp("history"), redis_server["url"], database=database_url(),
                            media=str(settings.MEDIA_ROOT))
-    site.daphne()
+    site.web()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         try:
-            wait_until(site.listening, 60, "daphne to listen")
+            wait_until(site.listening, 60, "the web server to listen")
             yield site
         finally:
             assert set(site.stop().values()) == {0}

@@ -1,6 +1,6 @@
 """Workers that download their model from a real control plane: checksummed, with a token, cached.
 
-The control plane is daphne on a migrated SQLite file (``LiveSite``) with a real IR model uploaded; its
+The control plane is its web server on a migrated SQLite file (``LiveSite``) with a real IR model uploaded; its
 Prometheus counters tell how many downloads it served. Retries, truncated bodies and redirects are
 exercised against a scripted HTTP server on loopback, where each answer can be chosen.
 """

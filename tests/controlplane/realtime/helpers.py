@@ -44,14 +44,3 @@ async def next_text(communicator, timeout: float = 10) -> str:
     message = await communicator.receive_output(timeout=timeout)
     assert message["type"] == "websocket.send" and message.get("text"), message
     return message["text"]
-
-
-async def until_live(communicator, client, stream: str, jpeg: bytes) -> None:
-    """Publish one result and wait for it: the consumer is then past its connect.
-
-    Until then the newest result, read at connect, wins over the older ones still on their way through
-    the group (a client never gets an older result after a newer one), so a test that publishes a
-    sequence right after the handshake would see only its last element.
-    """
-    add_result(client, stream, 999, jpeg)
-    await next_result(communicator)

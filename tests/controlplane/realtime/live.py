@@ -1,4 +1,4 @@
-"""A real control plane on a free port, for tests and benchmarks: Daphne and the relay as processes.
+"""A real control plane on a free port, for tests and benchmarks: the web server as a process.
 
 They cannot see pytest-django's test database, so they share a migrated SQLite file of their own.
 """
@@ -37,9 +37,6 @@ class LiveSite(ControlPlane):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput")
         self.token = self.add_streams(*streams)
-        self.daphne()
-        wait_until(self.listening, 60, "daphne to listen")
-        relay = self.relay("--refresh", "0.2")
-        # Streams it finds at start-up start at "now": results written before that are not relayed.
-        wait_until(lambda: all(f"relaying stream {name} " in relay.output() for name in streams), 60, "the relay")
+        self.web()
+        wait_until(self.listening, 60, "the web server to listen")
         return self
