@@ -3,7 +3,7 @@
 S streams (default 9) each get R results per second (default 30), published as a worker does (``XADD
 MAXLEN ~ 100`` of ``encode_result``: the street video's frames as 640x480 JPEGs with the worker's 320 px
 previews, which the grid draws, or none with ``--no-previews``; a few boxes in the meta)
-into a real control plane (``LiveSite``: daphne, the consumers, the channel layer on Redis, the relay).
+into a real control plane (``LiveSite``: the web server, its consumers and their feeds of each stream).
 The Live page shows all of them; the page's ``window.__eiDrawStats`` (received / drawn / replaced per
 stream: a frame that arrives while another waits to be drawn replaces it; and the capture-to-drawn
 seconds summed over the frames drawn) is read at the start and the end of the measured window, and set
@@ -11,7 +11,7 @@ against what was published in that same window, the baseline.
 
 It prints per stream and in total results received, drawn and replaced per second and the mean
 capture-to-drawn latency (it stays flat when drawing keeps up, and grows when frames queue), Chromium's
-CPU time (every Chromium process, from /proc) and the server's (daphne, relay, redis-server). The last
+CPU time (every Chromium process, from /proc) and the server's (the web server, redis-server). The last
 line is ``published_per_s=<x> drawn_per_s=<y> ratio=<y/x> received_per_s=.. replaced_per_s=..
 drawn_lag_ms=.. chromium_cpu=..``.
 
@@ -175,7 +175,7 @@ def report(window: Window, streams: list[str]) -> None:
     print(f"{'total':>8} {received:11.1f} {drawn:8.1f} {replaced:11.1f} {lag:7.0f}")
     print(f"chromium: {window.chromium_processes} processes, {chromium_cores:.2f} cores over {window.seconds:.1f} s, "
           f"{window.chromium_cpu / max(drawn * window.seconds, 1) * 1000:.2f} ms CPU per drawn frame; "
-          f"server (daphne, relay, redis): {window.server_cpu / window.seconds:.2f} cores")
+          f"server (web, redis): {window.server_cpu / window.seconds:.2f} cores")
     print(f"published_per_s={published:.1f} drawn_per_s={drawn:.1f} ratio={drawn / published:.3f} "
           f"received_per_s={received:.1f} replaced_per_s={replaced:.1f} drawn_lag_ms={lag:.0f} chromium_cpu={chromium_cores:.2f}")
 

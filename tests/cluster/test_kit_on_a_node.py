@@ -59,7 +59,7 @@ def test_every_pod_of_the_kit_runs_and_is_ready(kit, kubectl):
     pods = kubectl.pods(PART_OF)
     names = {pod["metadata"]["labels"]["app.kubernetes.io/name"] + "/" + pod["metadata"]["labels"].get(
         "app.kubernetes.io/component", "") for pod in pods}
-    assert {"controlplane/server", "controlplane/relay", "controlplane/analytics", "controlplane/celery-worker", "controlplane/celery-beat",
+    assert {"controlplane/server", "controlplane/analytics", "controlplane/celery-worker", "controlplane/celery-beat",
             "redis/broker", "postgres/database"} <= names
     assert all(is_ready(pod) for pod in pods), [
         (pod["metadata"]["name"], pod["status"].get("phase")) for pod in pods if not is_ready(pod)]
@@ -240,7 +240,7 @@ def test_a_worker_pod_told_to_stop_finishes_its_in_flight_frames(api, kubectl, p
 
 
 def test_results_flow_again_after_the_redis_pod_is_deleted(api, kit, kubectl, people, cluster_redis):
-    """Redis comes back empty in a new pod: workers, the relay and the control plane reconnect by
+    """Redis comes back empty in a new pod: workers and the control plane (its websockets too) reconnect by
     themselves, and a producer on the node that retries gets results again within 30 s of Redis Ready."""
     make(api, "streams", {"name": "outage", "source_kind": "external", "queue": "people"})
     frame = vtest_jpegs(1)[0]
@@ -266,7 +266,7 @@ def test_results_flow_again_after_the_redis_pod_is_deleted(api, kit, kubectl, pe
         remove(api, "streams", "outage")
     print(f"results again {recovered_in:.1f} s after the new Redis pod was Ready")
     assert recovered_in <= 30
-    assert meta["stream"] == "outage", "the relay reads the new Redis too"
+    assert meta["stream"] == "outage", "the websockets read the new Redis too"
     assert restarts(kubectl.pods(pods_of("inference-worker", "people"))) == before, "the worker pod rode it out"
 
 

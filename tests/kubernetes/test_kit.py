@@ -67,7 +67,7 @@ def test_kit_renders_the_control_plane_into_its_namespace(kit):
     name, objects = kit
     deployments = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Deployment"}
     assert deployments == {
-        "elastic-inference-controlplane", "elastic-inference-relay", "elastic-inference-analytics", "elastic-inference-celery-worker",
+        "elastic-inference-controlplane", "elastic-inference-analytics", "elastic-inference-celery-worker",
         "elastic-inference-celery-beat", "elastic-inference-redis",
     }
     namespaced = [obj for obj in objects if obj["kind"] != "Namespace"]
@@ -120,7 +120,7 @@ def test_kit_holds_no_secret_values(kit):
 def test_control_plane_containers_share_one_environment_of_settings_the_code_reads(kit):
     _, objects = kit
     envs = controlplane_containers(objects)
-    assert len(envs) == 6  # migrate, server, relay, analytics, celery worker, celery beat
+    assert len(envs) == 5  # migrate, server, analytics, celery worker, celery beat
     names = [[env["name"] for env in c["env"]] for c in envs]
     assert all(n == names[0] for n in names) and all(c["envFrom"] == envs[0]["envFrom"] for c in envs)
     # Kubernetes expands $(REDIS_PASSWORD) only from a variable defined before the one that uses it
@@ -161,7 +161,7 @@ def test_overlay_takes_every_image_from_its_registry_and_tag():
     objects = render("overlays/example")
     ours = [c["image"] for c in containers(objects) if "elastic-inference/" in c["image"]]
     ours.append(named(objects, "ConfigMap", "elastic-inference-config")["data"]["EI_K8S_WORKER_IMAGE"])
-    assert len(ours) == 7  # migrate, server, relay, analytics, celery worker and beat, and the workers
+    assert len(ours) == 6  # migrate, server, analytics, celery worker and beat, and the workers
     for ref in ours:
         assert ref.startswith(registry + "/elastic-inference/") and ref.endswith(":" + image["newTag"]), ref
 
