@@ -3,6 +3,7 @@ worker command lines, and the test database's URL for the processes a test start
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import redis
 import simplejpeg
 import skimage.data
 
+from controlplane.realtime.wire import parse_binary_message
 from harness.processes import REPO, Proc, wait_until
 from inference_worker import protocol
 
@@ -114,3 +116,12 @@ def celery_worker(redis_url: str, log: Path, media_root: Path, **env: str) -> It
                 worker.terminate()
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+async def next_live_result(websocket, timeout: float) -> tuple[dict, bytes]:
+    """The next result a ``websockets`` client of a stream receives (meta and JPEG), past the tracks entries
+    (text messages) that may come before it."""
+    async with asyncio.timeout(timeout):
+        while isinstance(message := await websocket.recv(), str):
+            pass
+    return parse_binary_message(message)

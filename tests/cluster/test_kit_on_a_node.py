@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from controlplane.realtime.wire import parse_binary_message
 from harness.processes import Proc
 from inference_worker import protocol
 from tests.cluster.support import (
@@ -38,7 +37,7 @@ from tests.cluster.support import (
     wait_for_service,
 )
 from tests.controlplane.registry.model_support import BLAZEFACE
-from tests.support import VTEST, frame_bytes, jpeg_of, sample_image, vtest_jpegs
+from tests.support import VTEST, frame_bytes, jpeg_of, next_live_result, sample_image, vtest_jpegs
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -107,7 +106,7 @@ async def _first_live_result_with_boxes(kit, api, stream: str) -> tuple[dict, by
     url = kit.url.replace("http://", "ws://") + f"/ws/streams/{stream}/?token={token}"
     async with connect(url, max_size=None) as websocket:
         while True:
-            meta, picture = parse_binary_message(await asyncio.wait_for(websocket.recv(), 60))
+            meta, picture = await next_live_result(websocket, 60)
             if meta["detections"]:
                 return meta, picture
 
@@ -282,7 +281,7 @@ async def _one_live_result(kit, api, client, frame) -> tuple[dict, bytes]:
         while time.monotonic() < deadline:
             client.rpush(protocol.frames_key("people"), frame_bytes("outage", int(time.time() * 1000), frame))
             try:
-                return parse_binary_message(await asyncio.wait_for(websocket.recv(), 2))
+                return await next_live_result(websocket, 2)
             except TimeoutError:
                 continue
     raise AssertionError("no result reached the websocket client after Redis came back")

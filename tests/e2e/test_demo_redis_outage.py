@@ -19,9 +19,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from controlplane.realtime.wire import parse_binary_message
 from harness.processes import REPO, free_port
 from scripts.demo import demo_clip
+from tests.support import next_live_result
 
 PASSWORD = "demo-outage-test-1"
 ATTEMPTS = 60  # websocket connections tried, about one a second, before the test gives up
@@ -57,7 +57,7 @@ async def _a_result(url: str, captured_after: float = 0) -> dict:
         try:
             async with connect(url, open_timeout=5) as client:
                 while True:
-                    meta = parse_binary_message(await asyncio.wait_for(client.recv(), 5))[0]
+                    meta = (await next_live_result(client, 5))[0]
                     if meta["ts_capture"] > captured_after:
                         return meta
         except (ConnectionClosed, InvalidStatus, OSError, TimeoutError):
