@@ -1,4 +1,5 @@
-"""Results leave the worker in the order their frames came in, written to Redis in pipelined batches."""
+"""Results written to Redis in pipelined batches, in the order they are put (the engine finishes frames in
+submission order)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 import queue as queue_mod
 import threading
 import time
-from collections.abc import Callable
 
 import redis
 
@@ -17,33 +17,6 @@ log = logging.getLogger("ei.worker")
 
 BATCH = 64
 SHUTDOWN_GRACE = 10.0  # seconds a closing publisher keeps trying to reach Redis
-
-
-class InOrder:
-    """Passes results on in the order their frames were submitted. With several infer requests in flight
-    a later frame can finish first; consumers of a stream expect each frame after the one before it."""
-
-    def __init__(self, release: Callable[[object], None]):
-        self._release = release
-        self._lock = threading.Lock()
-        self._issued = 0
-        self._next = 0
-        self._held: dict[int, object | None] = {}
-
-    def ticket(self) -> int:
-        """Called by the one thread that submits, in submission order."""
-        self._issued += 1
-        return self._issued - 1
-
-    def done(self, ticket: int, item: object | None) -> None:
-        """``item`` is None for a frame with nothing to publish (its inference failed)."""
-        with self._lock:
-            self._held[ticket] = item
-            while self._next in self._held:
-                ready = self._held.pop(self._next)
-                self._next += 1
-                if ready is not None:
-                    self._release(ready)
 
 
 class ResultPublisher:
@@ -60,7 +33,7 @@ class ResultPublisher:
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
 
     def put(self, result: tuple[str, dict[str, bytes]]) -> None:
-        """Queue ``(stream, fields)``; called from the engine's results thread, through :class:`InOrder`."""
+        """Queue ``(stream, fields)``; called from the engine's results thread."""
         self._results.put(result)
 
     def start(self) -> None:

@@ -23,7 +23,7 @@ from inference_worker.engine import Engine
 from inference_worker.heartbeat import HeartbeatWriter
 from inference_worker.metrics import WorkerMetrics
 from inference_worker.preview import PreviewGate
-from inference_worker.publish import InOrder, ResultPublisher
+from inference_worker.publish import ResultPublisher
 from inference_worker.runtime import REDIS_ERRORS, Backoff, StopFlag, with_redis_retry
 
 log = logging.getLogger("ei.worker")
@@ -61,7 +61,6 @@ class Worker:
         self.metrics = WorkerMetrics(queue=config.queue, window=window)
         self.engine: Engine = engine_factory(self._on_result)
         self.publisher = ResultPublisher(client, maxlen=config.result_maxlen)
-        self._in_order = InOrder(self.publisher.put)
         self.decoding = DecodePool(
             self.engine.prepare, threads=decode_threads or os.cpu_count() or 1, preview_width=config.preview_width
         )
@@ -121,12 +120,7 @@ class Worker:
             self._reject(decoded)
             return
         self.metrics.started()
-        ticket = self._in_order.ticket()
-        try:
-            self.engine.submit(decoded.prepared, (ticket, decoded.frame, decoded.preview))
-        except BaseException:
-            self._in_order.done(ticket, None)
-            raise
+        self.engine.submit(decoded.prepared, (decoded.frame, decoded.preview))
 
     def _watched(self, stream: str) -> bool | None:
         """Whether someone watches ``stream``'s previews; None while Redis is away (the pop loop says so)."""
@@ -140,13 +134,13 @@ class Worker:
         self.reject_log(rejected)
 
     def _on_result(
-        self, userdata: tuple[int, protocol.Frame, bytes | None], detections: list[dict] | None, infer_seconds: float
+        self, userdata: tuple[protocol.Frame, bytes | None], detections: list[dict] | None, infer_seconds: float
     ) -> None:
-        """On an OpenVINO thread: the result of a frame, passed on in order to the publisher."""
-        ticket, frame, preview = userdata
+        """On the engine's results thread, which finishes requests in submission order: the frames' order is
+        kept without reordering here."""
+        frame, preview = userdata
         if detections is None:
             self.metrics.failed(frame.stream)
-            self._in_order.done(ticket, None)
             return
         done = time.time()
         meta = protocol.result_meta(
@@ -154,7 +148,7 @@ class Worker:
             worker=self.config.worker_id, ts_done=round(done, 6), detections=detections,
         )
         self.metrics.inferred(frame.stream, infer_seconds, done - frame.ts)
-        self._in_order.done(ticket, (frame.stream, protocol.encode_result(meta, frame.data, preview)))
+        self.publisher.put((frame.stream, protocol.encode_result(meta, frame.data, preview)))
 
     def shutdown(self) -> None:
         """Finish in-flight requests, publish their results and the last counts, then deregister."""
