@@ -11,8 +11,10 @@ In one run, on the same frames and the same compiled-model settings:
             ``protocol.PREVIEW_MAX_FPS`` per stream are made too);
 (c) latency: the same worker fed at a fixed 10 fps per stream; capture-to-result p50/p99.
 
-It also prints the host-side cost per frame of each step, single-threaded, to show where time goes
-("preview" is what a watched stream's preview costs, when one is made).
+It also prints the host-side cost per frame of each step, single-threaded ("preview" is what a watched
+stream's preview costs, when one is made), and where the cores' time went in (a) and (b): CPU
+milliseconds per frame of each process (the worker, redis-server, the feeder in this process), the
+machine's idle time and the rest of the machine, summing to 2 cores x wall time / frames.
 The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y>``.
 
     .venv/bin/python bench/worker_throughput.py --model builtin:people
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,13 +47,15 @@ from inference_worker.model_store import load_model  # noqa: E402
 from inference_worker.preview import make_preview  # noqa: E402
 from harness.processes import free_port, wait_until  # noqa: E402
 from harness.redis_server import pings, redis_server_command  # noqa: E402
-from tests.support import jpeg_of, sample_image  # noqa: E402
+from producers.producer import encode  # noqa: E402
+from tests.support import sample_image  # noqa: E402
 
 VTEST = REPO / ".assets" / "vtest.avi"
 
 
 def sample_jpegs(count: int, width: int) -> list[bytes]:
-    """Frames of the street video (or a still, when the video is absent) at the demo's size."""
+    """Frames of the street video (or a still, when the video is absent) as a producer with ``--max-width``
+    ``width`` sends them (its JPEG quality 80 and 4:2:0 chroma)."""
     images = []
     if VTEST.is_file():
         capture = cv2.VideoCapture(str(VTEST))
@@ -59,12 +64,48 @@ def sample_jpegs(count: int, width: int) -> list[bytes]:
             if not ok:
                 break
             images.append(image)
-    images = images or [sample_image("astronaut")]
-    scaled = [cv2.resize(i, (width, round(i.shape[0] * width / i.shape[1])), interpolation=cv2.INTER_AREA) for i in images]
-    return [jpeg_of(i, quality=80) for i in scaled]
+    return [encode(image, width, 80)[0] for image in images or [sample_image("astronaut")]]
 
 
-def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: int) -> tuple[float, int]:
+class CpuMeter:
+    """Where the cores' time goes between :meth:`start` and :meth:`stop`: CPU seconds of each named process
+    (Linux ``/proc``), the machine's idle time, and what the rest of the machine used."""
+
+    def __init__(self, **pids: int):
+        self.pids = pids
+
+    @staticmethod
+    def _process(pid: int) -> float:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    @staticmethod
+    def _machine() -> list[float]:
+        with open("/proc/stat") as f:
+            return [float(v) for v in f.readline().split()[1:]]
+
+    def _read(self) -> tuple[float, dict[str, float], list[float]]:
+        return time.perf_counter(), {name: self._process(pid) for name, pid in self.pids.items()}, self._machine()
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> None:
+        self._stop = self._read()
+
+    def per_frame_ms(self, frames: int) -> str:
+        (t0, p0, m0), (t1, p1, m1) = self._start, self._stop
+        cores = (t1 - t0) * (os.cpu_count() or 1)
+        jiffies = [b - a for a, b in zip(m0, m1)]
+        used = {name: p1[name] - p0[name] for name in self.pids}
+        used["idle"] = (jiffies[3] + jiffies[4]) / sum(jiffies) * cores
+        used["rest of machine"] = cores - sum(used.values())
+        parts = ", ".join(f"{name} {seconds / frames * 1000:.2f}" for name, seconds in used.items())
+        return f"{parts} = {cores / frames * 1000:.2f} core-ms per frame"
+
+
+def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: int) -> tuple[float, int, str]:
     core = ov.Core()
     done = [0]
     with Engine(load_model(core, model_spec), core=core, requests=requests,
@@ -77,13 +118,16 @@ def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: i
             engine.submit(item, None)
         engine.wait_all()
         done[0] = 0
+        meter = CpuMeter(openvino=os.getpid())
+        meter.start()
         started = time.perf_counter()
         i = 0
         while time.perf_counter() - started < seconds:
             engine.submit(prepared[i % len(prepared)], None)
             i += 1
         engine.wait_all()
-        return done[0] / (time.perf_counter() - started), engine.requests
+        meter.stop()
+        return done[0] / (time.perf_counter() - started), engine.requests, meter.per_frame_ms(done[0])
 
 
 def host_costs(model_spec: str, jpegs: list[bytes]) -> dict[str, float]:
@@ -138,7 +182,9 @@ def previews_kept(client: redis.Redis, stream: str) -> tuple[int, int]:
     return sum(1 for f in fields if f.get(b"preview")), len(fields)
 
 
-def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> tuple[float, list[float], tuple[int, int]]:
+def measure_worker(
+    client: redis.Redis, url: str, server_pid: int, args, jpegs: list[bytes]
+) -> tuple[float, str, list[float], tuple[int, int]]:
     watching = threading.Event()
     if args.watched:
         streams = ["sat", *(f"lat{s}" for s in range(args.streams))]
@@ -150,7 +196,8 @@ def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> t
     )
     try:
         wait_until(lambda: client.exists(protocol.worker_key("bench")), 120, "the worker to start")
-        throughput = _saturated(client, jpegs, args.seconds)
+        meter = CpuMeter(worker=worker.pid, **{"redis-server": server_pid}, feeder=os.getpid())
+        throughput, cpu = _saturated(client, jpegs, args.seconds, meter)
         previews = previews_kept(client, "sat")
         client.delete(protocol.frames_key("bench"))
         latencies = _paced(client, jpegs, args.seconds, args.streams)
@@ -158,14 +205,15 @@ def measure_worker(client: redis.Redis, url: str, args, jpegs: list[bytes]) -> t
         watching.set()
         worker.terminate()
         worker.wait(60)
-    return throughput, latencies, previews
+    return throughput, cpu, latencies, previews
 
 
-def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float) -> float:
-    """Keep at least 256 frames waiting, so the worker never starves, and count what it publishes.
+def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float, meter: CpuMeter) -> tuple[float, str]:
+    """Keep 256-512 frames waiting, so the worker never starves, and count what it publishes.
 
-    The feeder looks every 10 ms: it shares the cores with the worker, and a producer's CPU is not the
-    worker's (polling every 2 ms cost 0.2-0.5 ms of CPU per frame, a fifth of the face model's budget).
+    The feeder tops the queue up every 50 ms (about 25 face frames): it shares the cores with the worker,
+    and a producer's CPU is not the worker's (polling every 2 ms cost 0.2-0.5 ms of CPU per frame, a
+    fifth of the face model's budget; every 10 ms, 0.3).
     """
     stop = threading.Event()
     frames = [_frame(j, "sat", i) for i, j in enumerate(jpegs)]
@@ -174,20 +222,22 @@ def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float) -> float
         key, i = protocol.frames_key("bench"), 0
         while not stop.is_set():
             if client.llen(key) < 256:
-                client.rpush(key, *frames[i % len(frames): i % len(frames) + 32])
-                i += 32
-            else:
-                time.sleep(0.01)
+                client.rpush(key, *(frames[(i + k) % len(frames)] for k in range(256)))
+                i += 256
+            stop.wait(0.05)
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     wait_until(lambda: results_added(client, "sat") > 20, 60, "warm-up results")
+    meter.start()
     first, started = results_added(client, "sat"), time.perf_counter()
     time.sleep(seconds)
-    fps = (results_added(client, "sat") - first) / (time.perf_counter() - started)
+    published = results_added(client, "sat") - first
+    fps = published / (time.perf_counter() - started)
+    meter.stop()
     stop.set()
     feeder.join()
-    return fps
+    return fps, meter.per_frame_ms(published)
 
 
 def _paced(client: redis.Redis, jpegs: list[bytes], seconds: float, streams: int) -> list[float]:
@@ -226,8 +276,8 @@ def main() -> None:
     print(f"model {args.model}, {len(jpegs)} frames of {args.width} px, {len(jpegs[0]) // 1024} KB each, {args.seconds:.0f} s per part", flush=True)
     costs = host_costs(args.model, jpegs)
     print("host cost per frame, one thread: " + ", ".join(f"{k} {v:.3f} ms" for k, v in costs.items()), flush=True)
-    raw_before, requests = measure_raw(args.model, jpegs, args.seconds, args.requests)
-    print(f"raw OpenVINO: {raw_before:.1f} fps with {requests} infer requests", flush=True)
+    raw_before, requests, raw_cpu = measure_raw(args.model, jpegs, args.seconds, args.requests)
+    print(f"raw OpenVINO: {raw_before:.1f} fps with {requests} infer requests; {raw_cpu}", flush=True)
 
     with tempfile.TemporaryDirectory() as workdir:
         port = free_port()
@@ -235,15 +285,17 @@ def main() -> None:
         url = f"redis://127.0.0.1:{port}/0"
         try:
             wait_until(lambda: pings(url), 10, "redis")
-            worker_fps, latencies, (with_preview, kept) = measure_worker(redis.Redis.from_url(url), url, args, jpegs)
+            worker_fps, worker_cpu, latencies, (with_preview, kept) = measure_worker(
+                redis.Redis.from_url(url), url, server.pid, args, jpegs
+            )
         finally:
             server.terminate()
             server.wait()
     print(f"worker path ({'watched' if args.watched else 'unwatched'}): {worker_fps:.1f} fps; "
-          f"{with_preview} of its last {kept} results carry a preview", flush=True)
-    raw_after, _ = measure_raw(args.model, jpegs, args.seconds, args.requests)
+          f"{with_preview} of its last {kept} results carry a preview; {worker_cpu}", flush=True)
+    raw_after, _, raw_cpu = measure_raw(args.model, jpegs, args.seconds, args.requests)
     raw_fps = (raw_before + raw_after) / 2
-    print(f"raw OpenVINO again: {raw_after:.1f} fps; the baseline is the mean of both, {raw_fps:.1f} fps", flush=True)
+    print(f"raw OpenVINO again: {raw_after:.1f} fps; {raw_cpu}; the baseline is the mean of both, {raw_fps:.1f} fps", flush=True)
     if latencies:
         q = statistics.quantiles(latencies, n=100)
         print(f"latency at 10 fps x {args.streams} stream(s): p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms ({len(latencies)} results)")
