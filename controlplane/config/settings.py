@@ -123,19 +123,6 @@ MEDIA_URL = "media/"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
-# redis-py's default 5 s socket timeout equals channels-redis' blocking receive, which would drop idle
-# websocket consumers after about 5 s; a longer one keeps them.
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": env("CHANNEL_LAYER_URL", default=REDIS_URL), "socket_timeout": 30}],
-            "capacity": 200,
-            "expiry": 30,
-        },
-    }
-}
-
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

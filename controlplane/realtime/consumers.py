@@ -21,7 +21,7 @@ UNKNOWN_STREAM = 4404
 TRY_AGAIN = 4503  # Redis is away: reconnect shortly, as the dashboard does
 log = logging.getLogger("ei.realtime")
 # One per process, so an outage is logged once and its end once, however many clients meet it.
-redis_outage = Backoff("redis (results, channel layer)", log)
+redis_outage = Backoff("redis (results)", log)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -31,8 +31,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
     wait in a buffer of ``buffer_size`` that drops the oldest when full; a sender task writes them
     out as fast as the client's socket takes them (the server's ``send`` waits while the socket is
     full, as uvicorn's does). So a slow client gets fewer, newer pictures, and never holds up the feed
-    or the other clients. Tracks messages wait in a buffer of their own, so a burst of them never pushes a picture out, and go first: they are small,
-    and a frame drawn after its tracks came needs no second drawing.
+    or the other clients. Tracks messages wait in a buffer of their own, so a burst of them never pushes
+    a picture out, and go first: they are small, and a frame drawn after its tracks came needs no second
+    drawing. No channel layer is configured, so a consumer holds no channel of its own: a blocking read
+    per client that nothing sent to, and whose cancellation could hold up the server's shutdown.
     """
 
     buffer_size = 3
@@ -40,7 +42,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
     stream: str | None = None  # the stream whose feed this client is in
     sender: asyncio.Task | None = None
     watching: str | None = None  # the stream whose previews this client watches (workers make them only then)
-    closing = False  # the socket is being closed for a lost Redis
     closer: asyncio.Task | None = None
 
     async def connect(self):
@@ -65,27 +66,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         self.sender = asyncio.create_task(self.send_results())
 
-    async def __call__(self, scope, receive, send):
-        """An open socket whose channel layer loses Redis is closed with :data:`TRY_AGAIN`, not left to
-        die with 1011 and a traceback; its sender task ends with it. (Its feed losing Redis does the same,
-        through :meth:`lost`.)"""
-        try:
-            await super().__call__(scope, receive, send)
-        except REDIS_ERRORS as exc:
-            await self._give_up(exc, send)
-
     def lost(self, exc: Exception) -> None:
-        """The stream's feed lost Redis: this socket gets nothing more, so it is closed with :data:`TRY_AGAIN`."""
-        self.closer = asyncio.create_task(self._give_up(exc, self.base_send))
+        """The stream's feed lost Redis: this socket gets nothing more, so it is closed with :data:`TRY_AGAIN`
+        (the dashboard reconnects), not left open and silent."""
+        self.closer = asyncio.create_task(self._give_up(exc))  # held: the loop keeps only weak references
 
-    async def _give_up(self, exc: Exception, send) -> None:
-        if self.closing:  # the feed and the consumer's own channel may both notice
-            return
-        self.closing = True
+    async def _give_up(self, exc: Exception) -> None:
         redis_outage.note(exc)
         await self._stop_sending()
         self._leave()
-        await send({"type": "websocket.close", "code": TRY_AGAIN})
+        await self.close(TRY_AGAIN)
 
     async def _subscribe(self, stream: str) -> int | None:
         """Join the stream's feed before the handshake completes, so a connected client misses nothing

@@ -13,20 +13,6 @@ import pytest
 from tests.support import jpeg_of, sample_image
 
 
-@pytest.fixture(autouse=True)
-async def fresh_channel_layer():
-    """A channel layer per test: channels-redis binds its connections and its receive loop to the event
-    loop that first used them, and each test has its own loop; a layer shared across tests can be left
-    with a reader of a finished test's loop that keeps the next test's messages."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    yield
-    for layer in channel_layers.backends.values():
-        await layer.close_pools()
-    channel_layers.backends.clear()
-
-
 @pytest.fixture(scope="session")
 def jpeg() -> bytes:
     return jpeg_of(sample_image("chelsea"))
@@ -76,9 +62,6 @@ async def ws():
 
     yield open_
     for communicator in opened:
-        # The consumer has left its group once it handles the disconnect; what may remain is Channels
-        # waiting for its cancelled channel-layer read, which Python 3.11's asyncio.wait_for (used by
-        # redis-py) can swallow (CPython gh-86296). The communicator then cancels again.
         try:
             await communicator.disconnect(timeout=0.2)
         except asyncio.CancelledError:  # the test already timed out on this one: report that, not this
