@@ -1,8 +1,7 @@
 """A small copy of a frame for screens that show many streams at once.
 
-A dashboard grid draws tiles a few hundred pixels wide; sending it full frames costs every hop (the
-relay, the channel layer, the web server, the browser's decoder) three to four times what the tile
-can show. The worker already holds the decoded pixels, so a preview costs it a resize and an encode.
+A dashboard grid draws tiles a few hundred pixels wide; sending it full frames costs every hop (Redis,
+the web server, the socket, the browser's decoder) three to four times what the tile can show. The worker already holds the decoded pixels, so a preview costs it a resize and an encode.
 
 That is still more than the JPEG decode for a small model, so :class:`PreviewGate` makes previews
 only for streams someone watches (``protocol.watched_key``) and at most ``protocol.PREVIEW_MAX_FPS``

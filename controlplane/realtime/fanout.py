@@ -8,7 +8,7 @@ cost the server four to six times the CPU of a bare relay per delivered message;
 new streams by polling, and to backfill their first results. A feed starts when a stream's first
 client here comes, at the stream's newest result (which that client gets at once, and each later client
 from the feed's memory), and then blocks in XREAD: an unwatched stream costs nothing, a watched one a
-round trip per batch. The consumers' own channels stay on the channel layer, for control messages.
+round trip per batch.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The dashboard through a Redis outage: the one Redis of the whole system (results, channel layer, Celery
-broker, the supervisor's units) stops while a page watches a stream, and comes back empty, as a Redis
+"""The dashboard through a Redis outage: the one Redis of the whole system (results, Celery broker, the
+supervisor's units) stops while a page watches a stream, and comes back empty, as a Redis
 without persistence does. The page says it is reconnecting, then draws again without a reload."""
 
 from __future__ import annotations
