@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -49,17 +50,23 @@ def decoder(
     centres = anchors(dims(model.outputs[0])[1])
     height, width = input_size(model)
     scale = np.array([width, height, width, height], dtype=np.float32)
+    # The sigmoid is monotonic: compare the raw logits with the threshold's logit and take the sigmoid of
+    # the few candidates only. Most frames have none, and every numpy call on the 896 anchors cost a
+    # face worker microseconds per frame (45 us in all against 1.6 ms of inference).
+    logit_threshold = math.log(threshold / (1.0 - threshold))
 
     def decode(outputs: Sequence[np.ndarray]) -> list[Detection]:
-        logits = np.clip(outputs[logits_at].reshape(-1).astype(np.float64), -100.0, 100.0)
-        scores = 1.0 / (1.0 + np.exp(-logits))
-        candidates = np.flatnonzero(scores >= threshold)
+        logits = outputs[logits_at].reshape(-1)
+        candidates = np.flatnonzero(logits >= logit_threshold)
+        if not candidates.size:
+            return []
+        scores = 1.0 / (1.0 + np.exp(-np.clip(logits[candidates].astype(np.float64), -100.0, 100.0)))
         regressed = outputs[regressors_at].reshape(-1, 16)[candidates, :4] / scale
         centre = centres[candidates] + regressed[:, :2]
         half = regressed[:, 2:4] / 2
         valid = np.flatnonzero((half > 0).all(axis=1))
         boxes = np.concatenate([centre - half, centre + half], axis=1)[valid]
-        scores = scores[candidates[valid]]
+        scores = scores[valid]
         kept = nms(boxes, scores, IOU_THRESHOLD)
         return detections(boxes[kept], scores[kept], np.zeros(kept.size, dtype=np.intp), labels, keep)
 

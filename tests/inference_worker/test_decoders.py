@@ -196,6 +196,14 @@ def test_blazeface_finds_the_astronauts_face(request, fixture, size):
     assert make_decoder(model, "blazeface", threshold=0.99, labels=["face"])(outputs) == []
 
 
+def test_blazeface_threshold_is_on_the_score_though_compared_as_a_logit(blazeface_short):
+    outputs = infer(blazeface_short, prepare(data.astronaut(), "blazeface", 128, 128))
+    best = make_decoder(blazeface_short, "blazeface", threshold=0.5, labels=["face"])(outputs)[0]["score"]
+    just_below = make_decoder(blazeface_short, "blazeface", threshold=best - 0.0005, labels=["face"])(outputs)
+    assert [face["score"] for face in just_below] == [best]
+    assert make_decoder(blazeface_short, "blazeface", threshold=best + 0.0005, labels=["face"])(outputs) == []
+
+
 @pytest.mark.parametrize(("fixture", "size"), [("blazeface_short", 128), ("blazeface_full", 192)])
 def test_blazeface_finds_no_face_in_coffee(request, fixture, size):
     model = request.getfixturevalue(fixture)
