@@ -4,18 +4,20 @@ In one run, on the same frames and the same compiled-model settings:
 
 (a) raw:    OpenVINO alone, asynchronous requests fed with frames decoded beforehand (the limit),
             measured before and after (b) and averaged, since a shared machine drifts;
-(b) worker: a real worker process, fed through Redis faster than it can consume
-            (Redis pop, msgpack, JPEG decode, infer, post-process, publish), its streams unwatched
+(b) worker: a real worker process draining a Redis queue filled beforehand, alone on the cores as
+            raw OpenVINO is (Redis pop, msgpack, JPEG decode, infer, post-process, publish), its streams unwatched
             as by default (no previews: a worker makes them only for streams whose previews a
             dashboard watches; ``--watched`` marks them watched, so previews at up to
             ``protocol.PREVIEW_MAX_FPS`` per stream are made too);
-(c) latency: the same worker fed at a fixed 10 fps per stream; capture-to-result p50/p99.
+(c) latency: the same worker fed at a fixed 10 fps per stream; capture-to-result p50/p99;
+(d) ceiling: the worker's own decoding pool feeding the same engine in this process, with no Redis,
+            msgpack or publishing: what any worker that decodes the JPEG on these cores can reach.
 
 It also prints the host-side cost per frame of each step, single-threaded ("preview" is what a watched
 stream's preview costs, when one is made), and where the cores' time went in (a) and (b): CPU
-milliseconds per frame of each process (the worker, redis-server, the feeder in this process), the
+milliseconds per frame of each process (the worker, redis-server, this process), the
 machine's idle time and the rest of the machine, summing to 2 cores x wall time / frames.
-The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y>``.
+The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y> ceiling=<(d)/y>``.
 
     .venv/bin/python bench/worker_throughput.py --model builtin:people
 """
@@ -42,6 +44,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from inference_worker import protocol  # noqa: E402
+from inference_worker.decode import DecodePool  # noqa: E402
+from inference_worker.worker import POP_BATCH  # noqa: E402
 from inference_worker.engine import Engine  # noqa: E402
 from inference_worker.model_store import load_model  # noqa: E402
 from inference_worker.preview import make_preview  # noqa: E402
@@ -130,6 +134,36 @@ def measure_raw(model_spec: str, jpegs: list[bytes], seconds: float, requests: i
         return done[0] / (time.perf_counter() - started), engine.requests, meter.per_frame_ms(done[0])
 
 
+def measure_pipeline(model_spec: str, jpegs: list[bytes], seconds: float, requests: int) -> tuple[float, str]:
+    """Decode and infer only, as the worker does both (:class:`DecodePool` on one thread per core, frames
+    handed to the engine in order), with the frames already in memory."""
+    core = ov.Core()
+    done = [0]
+    with Engine(load_model(core, model_spec), core=core, requests=requests,
+                on_result=lambda *_: done.__setitem__(0, done[0] + 1)) as engine:
+        pool = DecodePool(engine.prepare, threads=os.cpu_count() or 1, preview_width=0)
+        frames = [protocol.decode_frame(_frame(jpeg, "ceiling", i)) for i, jpeg in enumerate(jpegs)]
+        meter = CpuMeter(pipeline=os.getpid())
+        started = None
+        i = 0
+        while started is None or time.perf_counter() - started < seconds:
+            if started is None and i == 20:  # warmed up
+                engine.wait_all()
+                done[0] = 0
+                meter.start()
+                started = time.perf_counter()
+            pool.add(frames[i % len(frames)])
+            for decoded in pool.ready():
+                engine.submit(decoded.prepared, None)
+            i += 1
+        while pool:
+            engine.submit(pool.oldest().prepared, None)
+        engine.wait_all()
+        meter.stop()
+        pool.shutdown()
+        return done[0] / (time.perf_counter() - started), meter.per_frame_ms(done[0])
+
+
 def host_costs(model_spec: str, jpegs: list[bytes]) -> dict[str, float]:
     """Milliseconds per frame of each host-side step, one thread, no inference."""
     core = ov.Core()
@@ -196,10 +230,9 @@ def measure_worker(
     )
     try:
         wait_until(lambda: client.exists(protocol.worker_key("bench")), 120, "the worker to start")
-        meter = CpuMeter(worker=worker.pid, **{"redis-server": server_pid}, feeder=os.getpid())
+        meter = CpuMeter(worker=worker.pid, **{"redis-server": server_pid}, bench=os.getpid())
         throughput, cpu = _saturated(client, jpegs, args.seconds, meter)
         previews = previews_kept(client, "sat")
-        client.delete(protocol.frames_key("bench"))
         latencies = _paced(client, jpegs, args.seconds, args.streams)
     finally:
         watching.set()
@@ -209,34 +242,37 @@ def measure_worker(
 
 
 def _saturated(client: redis.Redis, jpegs: list[bytes], seconds: float, meter: CpuMeter) -> tuple[float, str]:
-    """Keep 256-512 frames waiting, so the worker never starves, and count what it publishes.
+    """Count what the worker publishes from a queue filled beforehand, with nothing else running.
 
-    The feeder tops the queue up every 50 ms (about 25 face frames): it shares the cores with the worker,
-    and a producer's CPU is not the worker's (polling every 2 ms cost 0.2-0.5 ms of CPU per frame, a
-    fifth of the face model's budget; every 10 ms, 0.3).
+    Raw OpenVINO runs alone, so the worker does too: a feeder running alongside took 0.1 ms of CPU per
+    face frame from the same two cores (a producer's CPU is not the worker's). A warm-up fed on the fly
+    tells the worker's rate; then the queue gets twice the frames that rate would take in ``seconds``,
+    and the measurement ends early if it runs dry all the same.
     """
-    stop = threading.Event()
+    key = protocol.frames_key("bench")
     frames = [_frame(j, "sat", i) for i, j in enumerate(jpegs)]
 
-    def feed():
-        key, i = protocol.frames_key("bench"), 0
-        while not stop.is_set():
-            if client.llen(key) < 256:
-                client.rpush(key, *(frames[(i + k) % len(frames)] for k in range(256)))
-                i += 256
-            stop.wait(0.05)
+    def push(count: int) -> None:
+        for start in range(0, count, 256):
+            client.rpush(key, *(frames[(start + k) % len(frames)] for k in range(min(256, count - start))))
 
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
+    push(256)
     wait_until(lambda: results_added(client, "sat") > 20, 60, "warm-up results")
+    first, started = results_added(client, "sat"), time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        if client.llen(key) < 256:
+            push(256)
+        time.sleep(0.05)
+    warm_fps = (results_added(client, "sat") - first) / (time.perf_counter() - started)
+    push(int(warm_fps * seconds * 2))
     meter.start()
     first, started = results_added(client, "sat"), time.perf_counter()
-    time.sleep(seconds)
+    while time.perf_counter() - started < seconds and client.llen(key) > POP_BATCH:
+        time.sleep(0.1)
     published = results_added(client, "sat") - first
     fps = published / (time.perf_counter() - started)
     meter.stop()
-    stop.set()
-    feeder.join()
+    client.delete(key)
     return fps, meter.per_frame_ms(published)
 
 
@@ -296,10 +332,12 @@ def main() -> None:
     raw_after, _, raw_cpu = measure_raw(args.model, jpegs, args.seconds, args.requests)
     raw_fps = (raw_before + raw_after) / 2
     print(f"raw OpenVINO again: {raw_after:.1f} fps; {raw_cpu}; the baseline is the mean of both, {raw_fps:.1f} fps", flush=True)
+    ceiling_fps, ceiling_cpu = measure_pipeline(args.model, jpegs, args.seconds, args.requests)
+    print(f"ceiling (decode + infer in one process, no Redis): {ceiling_fps:.1f} fps; {ceiling_cpu}", flush=True)
     if latencies:
         q = statistics.quantiles(latencies, n=100)
         print(f"latency at 10 fps x {args.streams} stream(s): p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms ({len(latencies)} results)")
-    print(f"worker_fps={worker_fps:.1f} raw_fps={raw_fps:.1f} ratio={worker_fps / raw_fps:.3f}")
+    print(f"worker_fps={worker_fps:.1f} raw_fps={raw_fps:.1f} ratio={worker_fps / raw_fps:.3f} ceiling={ceiling_fps / raw_fps:.3f}")
 
 
 if __name__ == "__main__":
