@@ -14,7 +14,7 @@ In one run, on the same frames and the same compiled-model settings:
             msgpack or publishing: what any worker that decodes the JPEG on these cores can reach.
 
 It also prints the host-side cost per frame of each step, single-threaded ("preview" is what a watched
-stream's preview costs, when one is made), and where the cores' time went in (a) and (b): CPU
+stream's preview costs, when one is made), and where the cores' time went in (a), (b) and (d): CPU
 milliseconds per frame of each process (the worker, redis-server, this process), the
 machine's idle time and the rest of the machine, summing to 2 cores x wall time / frames.
 The last line is ``worker_fps=<x> raw_fps=<y> ratio=<x/y> ceiling=<(d)/y>``.
@@ -45,10 +45,10 @@ sys.path.insert(0, str(REPO))
 
 from inference_worker import protocol  # noqa: E402
 from inference_worker.decode import DecodePool  # noqa: E402
-from inference_worker.worker import POP_BATCH  # noqa: E402
 from inference_worker.engine import Engine  # noqa: E402
 from inference_worker.model_store import load_model  # noqa: E402
 from inference_worker.preview import make_preview  # noqa: E402
+from inference_worker.worker import POP_BATCH  # noqa: E402
 from harness.processes import free_port, wait_until  # noqa: E402
 from harness.redis_server import pings, redis_server_command  # noqa: E402
 from producers.producer import encode  # noqa: E402
